@@ -1,0 +1,147 @@
+// Package spec holds the release spec: the YAML file a team keeps in its repository (deploy/slipway.yaml) that
+// says what Slipway deploys and how. The same structure, as JSON, is the input of ReleaseWorkflow, so a release
+// started with `temporal workflow start --input @release.json` carries exactly what the starter would send.
+package spec
+
+// APIVersion is the only spec version this build understands; a spec names it so a future incompatible format
+// can be refused instead of misread.
+const APIVersion = "slipway.dev/v1alpha1"
+
+// Kind is the kind a spec file must declare.
+const Kind = "ReleaseSpec"
+
+// Spec describes one application's release pipeline. Defaults are filled by ApplyDefaults, and Validate checks
+// the result; both run before any side effect.
+type Spec struct {
+	APIVersion   string       `json:"apiVersion" yaml:"apiVersion"`
+	Kind         string       `json:"kind" yaml:"kind"`
+	App          App          `json:"app" yaml:"app"`
+	Environments Environments `json:"environments" yaml:"environments"`
+	Image        Image        `json:"image" yaml:"image"`
+	Container    Container    `json:"container" yaml:"container"`
+	BlueGreen    BlueGreen    `json:"blueGreen" yaml:"blueGreen"`
+	Smoke        Smoke        `json:"smoke" yaml:"smoke"`
+}
+
+// App names the application; the name becomes the prefix of every Kubernetes object Slipway manages, so it must
+// be a DNS-1123 label short enough to leave room for the "-green"/"-preview" suffixes.
+type App struct {
+	Name string `json:"name" yaml:"name"`
+}
+
+// Environments says where staging and production live.
+type Environments struct {
+	Staging    Environment `json:"staging" yaml:"staging"`
+	Production Environment `json:"production" yaml:"production"`
+}
+
+// Environment is one namespace a release deploys to.
+type Environment struct {
+	Namespace string `json:"namespace" yaml:"namespace"`
+	// Replicas is the Deployment's replica count in this environment (default 1 for staging, 2 for production).
+	Replicas int32 `json:"replicas,omitempty" yaml:"replicas,omitempty"`
+}
+
+// Image is the container image repository; the release version becomes its tag.
+type Image struct {
+	Repository string `json:"repository" yaml:"repository"`
+	// PullPolicy is IfNotPresent (default), Always or Never.
+	PullPolicy string `json:"pullPolicy,omitempty" yaml:"pullPolicy,omitempty"`
+}
+
+// Container is the application container of every Deployment Slipway renders.
+type Container struct {
+	// Port is the HTTP port the app listens on; Services expose it under the same number, named "http".
+	Port            int32            `json:"port" yaml:"port"`
+	Resources       Resources        `json:"resources,omitempty" yaml:"resources,omitempty"`
+	Probes          Probes           `json:"probes,omitempty" yaml:"probes,omitempty"`
+	SecurityContext *SecurityContext `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
+	Env             []EnvVar         `json:"env,omitempty" yaml:"env,omitempty"`
+}
+
+// Resources are Kubernetes quantities ("100m", "128Mi"), checked with the apimachinery parser.
+type Resources struct {
+	Requests ResourceList `json:"requests,omitempty" yaml:"requests,omitempty"`
+	Limits   ResourceList `json:"limits,omitempty" yaml:"limits,omitempty"`
+}
+
+// ResourceList holds the two resources an app container normally sets.
+type ResourceList struct {
+	CPU    string `json:"cpu,omitempty" yaml:"cpu,omitempty"`
+	Memory string `json:"memory,omitempty" yaml:"memory,omitempty"`
+}
+
+// Probes are the kubelet's HTTP probes against Container.Port.
+type Probes struct {
+	Liveness  *HTTPProbe `json:"liveness,omitempty" yaml:"liveness,omitempty"`
+	Readiness *HTTPProbe `json:"readiness,omitempty" yaml:"readiness,omitempty"`
+}
+
+// HTTPProbe is a kubelet HTTP GET probe.
+type HTTPProbe struct {
+	Path                string `json:"path" yaml:"path"`
+	InitialDelaySeconds int32  `json:"initialDelaySeconds,omitempty" yaml:"initialDelaySeconds,omitempty"`
+	PeriodSeconds       int32  `json:"periodSeconds,omitempty" yaml:"periodSeconds,omitempty"`
+	FailureThreshold    int32  `json:"failureThreshold,omitempty" yaml:"failureThreshold,omitempty"`
+}
+
+// SecurityContext is the subset of the container security context a release sets; nil fields are left unset.
+type SecurityContext struct {
+	RunAsNonRoot             *bool  `json:"runAsNonRoot,omitempty" yaml:"runAsNonRoot,omitempty"`
+	RunAsUser                *int64 `json:"runAsUser,omitempty" yaml:"runAsUser,omitempty"`
+	ReadOnlyRootFilesystem   *bool  `json:"readOnlyRootFilesystem,omitempty" yaml:"readOnlyRootFilesystem,omitempty"`
+	AllowPrivilegeEscalation *bool  `json:"allowPrivilegeEscalation,omitempty" yaml:"allowPrivilegeEscalation,omitempty"`
+	// DropCapabilities lists capabilities to drop, e.g. ["ALL"].
+	DropCapabilities []string `json:"dropCapabilities,omitempty" yaml:"dropCapabilities,omitempty"`
+}
+
+// EnvVar is a plain environment variable or a reference to a key of a Kubernetes Secret; secret values never
+// appear in the spec, the workflow input or its history.
+type EnvVar struct {
+	Name      string        `json:"name" yaml:"name"`
+	Value     string        `json:"value,omitempty" yaml:"value,omitempty"`
+	SecretRef *SecretKeyRef `json:"secretRef,omitempty" yaml:"secretRef,omitempty"`
+}
+
+// SecretKeyRef points at one key of a Secret in the Deployment's namespace.
+type SecretKeyRef struct {
+	Name string `json:"name" yaml:"name"`
+	Key  string `json:"key" yaml:"key"`
+}
+
+// BlueGreen configures the production strategy: two Deployments (<app>-blue, <app>-green), an active Service
+// that users reach and a preview Service that reaches the idle color before it takes traffic.
+type BlueGreen struct {
+	// ActiveService defaults to <app>-active.
+	ActiveService string `json:"activeService,omitempty" yaml:"activeService,omitempty"`
+	// PreviewService defaults to <app>-preview.
+	PreviewService string `json:"previewService,omitempty" yaml:"previewService,omitempty"`
+	// PreviewChecks run through the preview Service before traffic switches; default: Smoke.Checks.
+	PreviewChecks []Check `json:"previewChecks,omitempty" yaml:"previewChecks,omitempty"`
+	// ProgressDeadline bounds the new color's rollout (Deployment progressDeadlineSeconds); default 10m.
+	ProgressDeadline Duration `json:"progressDeadline,omitempty" yaml:"progressDeadline,omitempty"`
+	// ScaleDownDelay keeps the old color running after the switch so an abort can switch back at once;
+	// default 30s.
+	ScaleDownDelay Duration `json:"scaleDownDelay,omitempty" yaml:"scaleDownDelay,omitempty"`
+}
+
+// Smoke configures the HTTP checks run against staging, and through the active Service after the switch.
+type Smoke struct {
+	Checks []Check `json:"checks" yaml:"checks"`
+	// Attempts is how many times the whole check list is tried before the stage fails; default 5.
+	Attempts int `json:"attempts,omitempty" yaml:"attempts,omitempty"`
+	// Interval is the pause between attempts; default 2s.
+	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
+	// Timeout bounds one HTTP request; default 5s.
+	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+}
+
+// Check is one HTTP GET and what its answer must be.
+type Check struct {
+	Name string `json:"name,omitempty" yaml:"name,omitempty"`
+	Path string `json:"path" yaml:"path"`
+	// ExpectStatus defaults to 200.
+	ExpectStatus int `json:"expectStatus,omitempty" yaml:"expectStatus,omitempty"`
+	// ExpectBody, when set, must be a substring of the response body.
+	ExpectBody string `json:"expectBody,omitempty" yaml:"expectBody,omitempty"`
+}
