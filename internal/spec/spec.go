@@ -23,8 +23,9 @@ type Spec struct {
 	Smoke        Smoke        `json:"smoke" yaml:"smoke"`
 }
 
-// App names the application; the name becomes the prefix of every Kubernetes object Slipway manages, so it must
-// be a DNS-1123 label short enough to leave room for the "-green"/"-preview" suffixes.
+// App names the application; the name becomes the prefix of every Kubernetes object Slipway manages, Services
+// included, so it must be a DNS-1035 label (starting with a letter) of at most 55 characters, leaving room for
+// the "-green"/"-preview" suffixes.
 type App struct {
 	Name string `json:"name" yaml:"name"`
 }

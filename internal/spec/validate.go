@@ -1,0 +1,429 @@
+package spec
+
+import (
+	"fmt"
+	"net/url"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Limits Validate enforces.
+const (
+	// maxAppNameLength leaves room for the longest suffix Slipway appends ("-preview") within the 63
+	// characters of a Service name.
+	maxAppNameLength = validation.DNS1035LabelMaxLength - len(PreviewServiceSuffix)
+	maxReplicas      = 100
+	maxExpectBody    = 1024
+	maxSmokeAttempts = 100
+)
+
+// FieldError is one problem with a spec: which field (its YAML/JSON path, e.g. "container.env[1].name"), where
+// (Source and Line, when the spec came from a file) and what to do about it.
+type FieldError struct {
+	Source  string
+	Line    int
+	Path    string
+	Message string
+}
+
+// Error formats "source:line: path: message", leaving out the parts that are unknown.
+func (e FieldError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.Source != "" && e.Line > 0:
+		fmt.Fprintf(&b, "%s:%d: ", e.Source, e.Line)
+	case e.Source != "":
+		b.WriteString(e.Source + ": ")
+	case e.Line > 0:
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path + ": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// FieldErrors is every problem found in a spec, so one run shows them all instead of one per attempt. Parse
+// and Validate return them sorted by line, then path; errors without a line (a field missing from a section
+// that is missing too, or a spec that did not come from YAML) come last.
+type FieldErrors []FieldError
+
+// Error lists the errors one per line.
+func (es FieldErrors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (es FieldErrors) sort() {
+	sort.SliceStable(es, func(i, j int) bool {
+		li, lj := es[i].Line, es[j].Line
+		if (li == 0) != (lj == 0) {
+			return lj == 0
+		}
+		if li != lj {
+			return li < lj
+		}
+		return es[i].Path < es[j].Path
+	})
+}
+
+// validator collects FieldErrors.
+type validator struct{ errs FieldErrors }
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks a defaulted spec (run ApplyDefaults first: a zero that a default would fill is reported
+// here) and returns FieldErrors naming every field that is wrong, or nil. Run it on a workflow input too, so
+// a hand-written release.json is held to the same rules as a spec file.
+func (s *Spec) Validate() error {
+	if s == nil {
+		return FieldErrors{{Message: "the spec is missing"}}
+	}
+	v := &validator{}
+
+	if s.APIVersion != APIVersion {
+		v.add("apiVersion", "%s; write \"apiVersion: %s\"", notExpected(s.APIVersion), APIVersion)
+	}
+	if s.Kind != Kind {
+		v.add("kind", "%s; write \"kind: %s\"", notExpected(s.Kind), Kind)
+	}
+
+	appNameOK := v.appName("app.name", s.App.Name)
+
+	env := s.Environments
+	v.namespace("environments.staging.namespace", env.Staging.Namespace)
+	v.namespace("environments.production.namespace", env.Production.Namespace)
+	if env.Staging.Namespace != "" && env.Staging.Namespace == env.Production.Namespace {
+		v.add("environments.production.namespace", "must differ from environments.staging.namespace (both are %s)", quoteShort(env.Staging.Namespace))
+	}
+	v.intRange("environments.staging.replicas", int64(env.Staging.Replicas), 0, maxReplicas)
+	v.intRange("environments.production.replicas", int64(env.Production.Replicas), 1, maxReplicas)
+
+	if msg := repositoryProblem(s.Image.Repository); msg != "" {
+		v.add("image.repository", "%s", msg)
+	}
+	switch s.Image.PullPolicy {
+	case "IfNotPresent", "Always", "Never":
+	default:
+		v.add("image.pullPolicy", "%s; write IfNotPresent, Always or Never", notExpected(s.Image.PullPolicy))
+	}
+
+	v.container("container", &s.Container)
+
+	bg := s.BlueGreen
+	// A Service name derived from a bad or missing app name would only repeat the app.name error.
+	if appNameOK || (bg.ActiveService != "" && bg.ActiveService != s.App.Name+ActiveServiceSuffix) {
+		v.dns1035("blueGreen.activeService", bg.ActiveService, "Service name")
+	}
+	if appNameOK || (bg.PreviewService != "" && bg.PreviewService != s.App.Name+PreviewServiceSuffix) {
+		v.dns1035("blueGreen.previewService", bg.PreviewService, "Service name")
+	}
+	if bg.ActiveService != "" && bg.ActiveService == bg.PreviewService {
+		v.add("blueGreen.previewService", "must differ from blueGreen.activeService (both are %s)", quoteShort(bg.ActiveService))
+	}
+	v.durationRange("blueGreen.progressDeadline", bg.ProgressDeadline, 10*time.Second, 24*time.Hour)
+	v.durationRange("blueGreen.scaleDownDelay", bg.ScaleDownDelay, 0, 24*time.Hour)
+
+	sm := s.Smoke
+	v.checks("smoke.checks", sm.Checks)
+	// PreviewChecks defaulted from smoke.checks would repeat the same errors under a second path.
+	if !reflect.DeepEqual(bg.PreviewChecks, sm.Checks) && (len(bg.PreviewChecks) > 0 || len(sm.Checks) > 0) {
+		v.checks("blueGreen.previewChecks", bg.PreviewChecks)
+	}
+	v.intRange("smoke.attempts", int64(sm.Attempts), 1, maxSmokeAttempts)
+	v.durationRange("smoke.interval", sm.Interval, 0, 10*time.Minute)
+	v.durationRange("smoke.timeout", sm.Timeout, 100*time.Millisecond, 5*time.Minute)
+
+	if len(v.errs) == 0 {
+		return nil
+	}
+	v.errs.sort()
+	return v.errs
+}
+
+// notExpected describes a value that is not the one allowed: "required" when empty, else the value quoted.
+func notExpected(got string) string {
+	if got == "" {
+		return "required"
+	}
+	return quoteShort(got) + " is not supported"
+}
+
+// appName checks the app name and reports whether it is valid.
+func (v *validator) appName(path, n string) bool {
+	if n == "" {
+		v.add(path, "required")
+		return false
+	}
+	msgs := validation.IsDNS1035Label(n)
+	if len(n) > maxAppNameLength {
+		// Replace the generic 63-character limit with the tighter one and its reason.
+		msgs = without(msgs, validation.MaxLenError(validation.DNS1035LabelMaxLength))
+		msgs = append(msgs, fmt.Sprintf("must be at most %d characters so that %q fits in a Service name", maxAppNameLength, "<name>"+PreviewServiceSuffix))
+	}
+	if len(msgs) > 0 {
+		v.add(path, "%s is not a valid app name: %s", quoteShort(n), strings.Join(msgs, "; "))
+		return false
+	}
+	return true
+}
+
+func (v *validator) namespace(path, ns string) {
+	if ns == "" {
+		v.add(path, "required")
+		return
+	}
+	if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+		v.add(path, "%s is not a valid namespace: %s", quoteShort(ns), strings.Join(msgs, "; "))
+	}
+}
+
+func (v *validator) dns1035(path, value, what string) {
+	if value == "" {
+		v.add(path, "required")
+		return
+	}
+	if msgs := validation.IsDNS1035Label(value); len(msgs) > 0 {
+		v.add(path, "%s is not a valid %s: %s", quoteShort(value), what, strings.Join(msgs, "; "))
+	}
+}
+
+func (v *validator) intRange(path string, n, lo, hi int64) {
+	if n < lo || n > hi {
+		v.add(path, "must be between %d and %d, got %d", lo, hi, n)
+	}
+}
+
+func (v *validator) durationRange(path string, d Duration, lo, hi time.Duration) {
+	if d.D() < lo || d.D() > hi {
+		v.add(path, "must be between %s and %s, got %s", shortDuration(lo), shortDuration(hi), shortDuration(d.D()))
+	}
+}
+
+// shortDuration formats 24h0m0s as 24h and 10m0s as 10m, the way people write them in a spec.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func (v *validator) container(path string, c *Container) {
+	switch {
+	case c.Port == 0:
+		v.add(path+".port", "required; the port the app listens on")
+	case c.Port < 1 || c.Port > 65535:
+		v.add(path+".port", "must be between 1 and 65535, got %d", c.Port)
+	}
+
+	r := c.Resources
+	v.quantities(path+".resources", "cpu", r.Requests.CPU, r.Limits.CPU)
+	v.quantities(path+".resources", "memory", r.Requests.Memory, r.Limits.Memory)
+
+	v.probe(path+".probes.liveness", c.Probes.Liveness)
+	v.probe(path+".probes.readiness", c.Probes.Readiness)
+
+	if sc := c.SecurityContext; sc != nil {
+		p := path + ".securityContext"
+		if sc.RunAsUser != nil {
+			if msgs := validation.IsValidUserID(*sc.RunAsUser); len(msgs) > 0 {
+				v.add(p+".runAsUser", "%s", strings.Join(msgs, "; "))
+			} else if *sc.RunAsUser == 0 && sc.RunAsNonRoot != nil && *sc.RunAsNonRoot {
+				v.add(p+".runAsUser", "0 is root, but runAsNonRoot is true; use a non-zero user ID")
+			}
+		}
+		for i, capability := range sc.DropCapabilities {
+			if !capabilityName.MatchString(capability) {
+				v.add(fmt.Sprintf("%s.dropCapabilities[%d]", p, i), "%s is not a capability name; write it upper-case, e.g. ALL or NET_RAW", quoteShort(capability))
+			}
+		}
+	}
+
+	seen := map[string]int{}
+	for i, e := range c.Env {
+		p := fmt.Sprintf("%s.env[%d]", path, i)
+		switch {
+		case e.Name == "":
+			v.add(p+".name", "required")
+		case len(validation.IsEnvVarName(e.Name)) > 0:
+			v.add(p+".name", "%s is not a valid environment variable name: %s", quoteShort(e.Name), strings.Join(validation.IsEnvVarName(e.Name), "; "))
+		default:
+			if first, dup := seen[e.Name]; dup {
+				v.add(p+".name", "duplicate %s; already set in %s.env[%d]", quoteShort(e.Name), path, first)
+			} else {
+				seen[e.Name] = i
+			}
+		}
+		switch {
+		case e.Value != "" && e.SecretRef != nil:
+			v.add(p, "set value or secretRef, not both")
+		case e.Value == "" && e.SecretRef == nil:
+			v.add(p, "set value or secretRef (an empty value is not supported)")
+		case e.SecretRef != nil:
+			ref := e.SecretRef
+			if ref.Name == "" {
+				v.add(p+".secretRef.name", "required")
+			} else if msgs := validation.IsDNS1123Subdomain(ref.Name); len(msgs) > 0 {
+				v.add(p+".secretRef.name", "%s is not a valid Secret name: %s", quoteShort(ref.Name), strings.Join(msgs, "; "))
+			}
+			if ref.Key == "" {
+				v.add(p+".secretRef.key", "required")
+			} else if msgs := validation.IsConfigMapKey(ref.Key); len(msgs) > 0 {
+				v.add(p+".secretRef.key", "%s is not a valid Secret key: %s", quoteShort(ref.Key), strings.Join(msgs, "; "))
+			}
+		}
+	}
+}
+
+// capabilityName is how Kubernetes capabilities are written: upper-case, e.g. ALL, NET_BIND_SERVICE.
+var capabilityName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+
+// quantities checks one resource's request and limit, and that the request does not exceed the limit (the API
+// server would refuse the Deployment).
+func (v *validator) quantities(path, res, request, limit string) {
+	req, reqOK := v.quantity(path+".requests."+res, request)
+	lim, limOK := v.quantity(path+".limits."+res, limit)
+	if reqOK && limOK && req.Cmp(lim) > 0 {
+		v.add(path+".requests."+res, "%s is more than the limit %s; the request must not exceed the limit", request, limit)
+	}
+}
+
+func (v *validator) quantity(path, s string) (resource.Quantity, bool) {
+	if s == "" {
+		return resource.Quantity{}, false
+	}
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		v.add(path, "%s is not a valid quantity; write e.g. \"100m\" or \"128Mi\"", quoteShort(s))
+		return q, false
+	}
+	if q.Sign() < 0 {
+		v.add(path, "%s is negative", quoteShort(s))
+		return q, false
+	}
+	return q, true
+}
+
+func (v *validator) probe(path string, p *HTTPProbe) {
+	if p == nil {
+		return
+	}
+	if msg := httpPathProblem(p.Path); msg != "" {
+		v.add(path+".path", "%s", msg)
+	}
+	if p.InitialDelaySeconds < 0 {
+		v.add(path+".initialDelaySeconds", "must not be negative, got %d", p.InitialDelaySeconds)
+	}
+	if p.PeriodSeconds < 1 {
+		v.add(path+".periodSeconds", "must be at least 1, got %d", p.PeriodSeconds)
+	}
+	if p.FailureThreshold < 1 {
+		v.add(path+".failureThreshold", "must be at least 1, got %d", p.FailureThreshold)
+	}
+}
+
+func (v *validator) checks(path string, checks []Check) {
+	if len(checks) == 0 {
+		v.add(path, "at least one check is required")
+		return
+	}
+	for i, c := range checks {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if msg := httpPathProblem(c.Path); msg != "" {
+			v.add(p+".path", "%s", msg)
+		}
+		v.intRange(p+".expectStatus", int64(c.ExpectStatus), 100, 599)
+		if n := utf8.RuneCountInString(c.ExpectBody); n > maxExpectBody {
+			v.add(p+".expectBody", "must be at most %d characters, got %d", maxExpectBody, n)
+		}
+	}
+}
+
+// httpPathProblem checks the path of a probe or check: an absolute URL path, nothing else (no scheme, host,
+// query or fragment), since it is joined to a Service or Pod address. It returns "" when the path is fine.
+func httpPathProblem(p string) string {
+	switch {
+	case p == "":
+		return "required; write an absolute path like /health"
+	case strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return quoteShort(p) + " must not contain spaces or control characters"
+	case !strings.HasPrefix(p, "/"):
+		return quoteShort(p) + " must start with \"/\""
+	case strings.HasPrefix(p, "//"):
+		return quoteShort(p) + " must be a path, not a URL; remove the leading \"//\""
+	case strings.ContainsAny(p, "?#"):
+		return quoteShort(p) + " must be a path only, without a query (?) or fragment (#)"
+	}
+	if _, err := url.ParseRequestURI(p); err != nil {
+		return quoteShort(p) + " is not a valid URL path (check its %-escapes)"
+	}
+	return ""
+}
+
+// repositoryProblem checks an image repository (no tag, no digest) and returns "" when it is fine. The
+// go-containerregistry parser checks the characters; pathComponent adds the reference grammar the container
+// runtime enforces when it pulls ("a//b" or "a-" would only fail on the node).
+func repositoryProblem(repo string) string {
+	if repo == "" {
+		return "required; e.g. registry.example.com/team/app"
+	}
+	if strings.IndexFunc(repo, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return quoteShort(repo) + " must not contain whitespace"
+	}
+	if strings.Contains(repo, "@") {
+		return quoteShort(repo) + " has a digest; put the version in --version, not in image.repository"
+	}
+	if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+		return quoteShort(repo) + " has a tag; put the version in --version, not in image.repository"
+	}
+	if _, err := name.NewRepository(repo); err != nil {
+		return quoteShort(repo) + " is not a valid image repository: " + strings.TrimSuffix(err.Error(), ": "+repo)
+	}
+	// Strict: the registry must be named, so what is deployed does not depend on a runtime's default registry.
+	r, err := name.NewRepository(repo, name.StrictValidation)
+	switch {
+	case err != nil && strings.Contains(err.Error(), "library"):
+		return quoteShort(repo) + " leaves out the \"library/\" of a Docker Hub image; write e.g. docker.io/library/nginx"
+	case err != nil:
+		return quoteShort(repo) + " does not name its registry; write it in full, e.g. registry.example.com/team/app or docker.io/library/nginx"
+	}
+	for _, c := range strings.Split(r.RepositoryStr(), "/") {
+		if !pathComponent.MatchString(c) {
+			return fmt.Sprintf("%s is not a valid image repository: path component %s must be lower-case letters and digits, separated by '.', '_', '__' or '-'", quoteShort(repo), strconv.Quote(c))
+		}
+	}
+	return ""
+}
+
+// pathComponent is one "/"-separated part of a repository path, per the distribution reference grammar.
+var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+
+func without(list []string, drop string) []string {
+	out := list[:0:0]
+	for _, s := range list {
+		if s != drop {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,252 @@
+package spec
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// validSpec is a complete, defaulted, valid spec; each test case breaks one thing in a copy of it.
+func validSpec() *Spec {
+	s := &Spec{
+		APIVersion: APIVersion,
+		Kind:       Kind,
+		App:        App{Name: "shop"},
+		Environments: Environments{
+			Staging:    Environment{Namespace: "shop-staging"},
+			Production: Environment{Namespace: "shop-production", Replicas: 3},
+		},
+		Image: Image{Repository: "registry.example.com:5000/team/shop"},
+		Container: Container{
+			Port: 8080,
+			Resources: Resources{
+				Requests: ResourceList{CPU: "100m", Memory: "64Mi"},
+				Limits:   ResourceList{CPU: "1", Memory: "1Gi"},
+			},
+			Probes: Probes{
+				Liveness:  &HTTPProbe{Path: "/health"},
+				Readiness: &HTTPProbe{Path: "/ready", InitialDelaySeconds: 2},
+			},
+			SecurityContext: &SecurityContext{
+				RunAsNonRoot:     ptr(true),
+				RunAsUser:        ptr(int64(10001)),
+				DropCapabilities: []string{"ALL"},
+			},
+			Env: []EnvVar{
+				{Name: "LOG_LEVEL", Value: "info"},
+				{Name: "DB_PASSWORD", SecretRef: &SecretKeyRef{Name: "shop-db", Key: "password"}},
+			},
+		},
+		BlueGreen: BlueGreen{ProgressDeadline: Duration(5 * time.Minute)},
+		Smoke: Smoke{
+			Checks: []Check{{Path: "/health", ExpectBody: "ok"}, {Name: "version", Path: "/version", ExpectStatus: 204}},
+		},
+	}
+	ApplyDefaults(s)
+	return s
+}
+
+func TestValidateValidSpec(t *testing.T) {
+	require.NoError(t, validSpec().Validate())
+}
+
+func TestValidateNil(t *testing.T) {
+	var s *Spec
+	require.Error(t, s.Validate())
+}
+
+func TestValidateRules(t *testing.T) {
+	long := func(n int) string { return "a" + strings.Repeat("b", n-1) }
+	tests := []struct {
+		name   string
+		mutate func(s *Spec)
+		path   string // "" means the spec stays valid
+		msg    string // a substring of the message
+	}{
+		{"apiVersion missing", func(s *Spec) { s.APIVersion = "" }, "apiVersion", `required; write "apiVersion: slipway.dev/v1alpha1"`},
+		{"apiVersion other", func(s *Spec) { s.APIVersion = "slipway.dev/v1" }, "apiVersion", `"slipway.dev/v1" is not supported; write "apiVersion: slipway.dev/v1alpha1"`},
+		{"kind other", func(s *Spec) { s.Kind = "Release" }, "kind", `write "kind: ReleaseSpec"`},
+
+		{"app.name missing", func(s *Spec) { s.App.Name = ""; s.BlueGreen.ActiveService = ""; s.BlueGreen.PreviewService = "" }, "app.name", "required"},
+		{"app.name upper case", func(s *Spec) { s.App.Name = "Shop" }, "app.name", `"Shop" is not a valid app name: a DNS-1035 label`},
+		{"app.name leading digit", func(s *Spec) { s.App.Name = "1shop" }, "app.name", "DNS-1035"},
+		{"app.name 55 characters", func(s *Spec) { s.App.Name = long(55) }, "", ""},
+		{"app.name 56 characters", func(s *Spec) { s.App.Name = long(56) }, "app.name", `must be at most 55 characters so that "<name>-preview" fits`},
+		{"app.name 64 characters", func(s *Spec) { s.App.Name = long(64) }, "app.name", "at most 55"},
+
+		{"staging namespace missing", func(s *Spec) { s.Environments.Staging.Namespace = "" }, "environments.staging.namespace", "required"},
+		{"production namespace invalid", func(s *Spec) { s.Environments.Production.Namespace = "Prod" }, "environments.production.namespace",
+			`"Prod" is not a valid namespace: a lowercase RFC 1123 label must consist of lower case`},
+		{"namespace may start with a digit", func(s *Spec) { s.Environments.Production.Namespace = "1-prod" }, "", ""},
+		{"namespaces equal", func(s *Spec) { s.Environments.Production.Namespace = "shop-staging" }, "environments.production.namespace",
+			`must differ from environments.staging.namespace (both are "shop-staging")`},
+		{"staging replicas 0", func(s *Spec) { s.Environments.Staging.Replicas = 0 }, "", ""},
+		{"staging replicas negative", func(s *Spec) { s.Environments.Staging.Replicas = -1 }, "environments.staging.replicas", "must be between 0 and 100, got -1"},
+		{"staging replicas 101", func(s *Spec) { s.Environments.Staging.Replicas = 101 }, "environments.staging.replicas", "between 0 and 100"},
+		{"production replicas 0", func(s *Spec) { s.Environments.Production.Replicas = 0 }, "environments.production.replicas", "must be between 1 and 100, got 0"},
+		{"production replicas 100", func(s *Spec) { s.Environments.Production.Replicas = 100 }, "", ""},
+
+		{"repository with port", func(s *Spec) { s.Image.Repository = "registry.example.com:5000/team/app" }, "", ""},
+		{"repository on IP with port", func(s *Spec) { s.Image.Repository = "127.0.0.1:5001/demo-app" }, "", ""},
+		{"repository on localhost", func(s *Spec) { s.Image.Repository = "localhost/slipway/demo-app" }, "", ""},
+		{"repository on docker hub", func(s *Spec) { s.Image.Repository = "docker.io/library/nginx" }, "", ""},
+		{"repository missing", func(s *Spec) { s.Image.Repository = "" }, "image.repository", "required"},
+		{"repository with tag", func(s *Spec) { s.Image.Repository = "registry.example.com/team/app:1.2.3" }, "image.repository",
+			"has a tag; put the version in --version, not in image.repository"},
+		{"repository with digest", func(s *Spec) { s.Image.Repository = "registry.example.com/team/app@sha256:" + strings.Repeat("a", 64) }, "image.repository",
+			"has a digest; put the version in --version, not in image.repository"},
+		{"repository with space", func(s *Spec) { s.Image.Repository = "registry.example.com/team/my app" }, "image.repository", "must not contain whitespace"},
+		{"repository upper case", func(s *Spec) { s.Image.Repository = "registry.example.com/Team/App" }, "image.repository", "is not a valid image repository"},
+		{"repository bad component", func(s *Spec) { s.Image.Repository = "registry.example.com/team//app" }, "image.repository", `path component ""`},
+		{"repository without registry", func(s *Spec) { s.Image.Repository = "team/app" }, "image.repository", "does not name its registry"},
+		{"repository docker hub short", func(s *Spec) { s.Image.Repository = "docker.io/nginx" }, "image.repository", `"library/"`},
+		{"pullPolicy Always", func(s *Spec) { s.Image.PullPolicy = "Always" }, "", ""},
+		{"pullPolicy Never", func(s *Spec) { s.Image.PullPolicy = "Never" }, "", ""},
+		{"pullPolicy lower case", func(s *Spec) { s.Image.PullPolicy = "always" }, "image.pullPolicy", "write IfNotPresent, Always or Never"},
+
+		{"port missing", func(s *Spec) { s.Container.Port = 0 }, "container.port", "required"},
+		{"port too big", func(s *Spec) { s.Container.Port = 65536 }, "container.port", "must be between 1 and 65535, got 65536"},
+		{"port negative", func(s *Spec) { s.Container.Port = -1 }, "container.port", "between 1 and 65535"},
+		{"port 65535", func(s *Spec) { s.Container.Port = 65535 }, "", ""},
+		{"cpu not a quantity", func(s *Spec) { s.Container.Resources.Requests.CPU = "lots" }, "container.resources.requests.cpu", `"lots" is not a valid quantity`},
+		{"memory negative", func(s *Spec) { s.Container.Resources.Limits.Memory = "-1Mi" }, "container.resources.limits.memory", "negative"},
+		{"request above limit", func(s *Spec) { s.Container.Resources.Requests.CPU = "1500m" }, "container.resources.requests.cpu", "1500m is more than the limit 1"},
+		{"request equal to limit", func(s *Spec) { s.Container.Resources.Requests.Memory = "1024Mi" }, "", ""},
+		{"request without limit", func(s *Spec) { s.Container.Resources.Limits = ResourceList{} }, "", ""},
+
+		{"probe path relative", func(s *Spec) { s.Container.Probes.Liveness.Path = "health" }, "container.probes.liveness.path", `must start with "/"`},
+		{"probe path missing", func(s *Spec) { s.Container.Probes.Readiness.Path = "" }, "container.probes.readiness.path", "required"},
+		{"probe path with space", func(s *Spec) { s.Container.Probes.Liveness.Path = "/he alth" }, "container.probes.liveness.path", "spaces or control characters"},
+		{"probe path with newline", func(s *Spec) { s.Container.Probes.Liveness.Path = "/health\n" }, "container.probes.liveness.path", "control characters"},
+		{"probe path with query", func(s *Spec) { s.Container.Probes.Liveness.Path = "/health?full=1" }, "container.probes.liveness.path", "without a query"},
+		{"probe path with host", func(s *Spec) { s.Container.Probes.Liveness.Path = "//evil.example.com/x" }, "container.probes.liveness.path", "must be a path, not a URL"},
+		{"probe path bad escape", func(s *Spec) { s.Container.Probes.Liveness.Path = "/a%zz" }, "container.probes.liveness.path", "not a valid URL path"},
+		{"probe path escaped", func(s *Spec) { s.Container.Probes.Liveness.Path = "/a%20b/c-d_e.f~g" }, "", ""},
+		{"probe period negative", func(s *Spec) { s.Container.Probes.Liveness.PeriodSeconds = -1 }, "container.probes.liveness.periodSeconds", "at least 1"},
+		{"probe failureThreshold negative", func(s *Spec) { s.Container.Probes.Liveness.FailureThreshold = -1 }, "container.probes.liveness.failureThreshold", "at least 1"},
+		{"probe initial delay negative", func(s *Spec) { s.Container.Probes.Readiness.InitialDelaySeconds = -1 }, "container.probes.readiness.initialDelaySeconds", "negative"},
+
+		{"capability lower case", func(s *Spec) { s.Container.SecurityContext.DropCapabilities = []string{"ALL", "net_raw"} }, "container.securityContext.dropCapabilities[1]", `"net_raw" is not a capability name`},
+		{"capability NET_RAW", func(s *Spec) { s.Container.SecurityContext.DropCapabilities = []string{"NET_RAW"} }, "", ""},
+		{"runAsUser root with runAsNonRoot", func(s *Spec) { s.Container.SecurityContext.RunAsUser = ptr(int64(0)) }, "container.securityContext.runAsUser", "0 is root"},
+		{"runAsUser root without runAsNonRoot", func(s *Spec) {
+			s.Container.SecurityContext.RunAsUser = ptr(int64(0))
+			s.Container.SecurityContext.RunAsNonRoot = nil
+		}, "", ""},
+		{"runAsUser negative", func(s *Spec) { s.Container.SecurityContext.RunAsUser = ptr(int64(-1)) }, "container.securityContext.runAsUser", "must be between 0 and"},
+
+		{"env name missing", func(s *Spec) { s.Container.Env[0].Name = "" }, "container.env[0].name", "required"},
+		{"env name invalid", func(s *Spec) { s.Container.Env[0].Name = "1=X" }, "container.env[0].name", `"1=X" is not a valid environment variable name`},
+		{"env name duplicate", func(s *Spec) { s.Container.Env[1].Name = "LOG_LEVEL" }, "container.env[1].name", `duplicate "LOG_LEVEL"; already set in container.env[0]`},
+		{"env value and secretRef", func(s *Spec) { s.Container.Env[1].Value = "x" }, "container.env[1]", "set value or secretRef, not both"},
+		{"env neither", func(s *Spec) { s.Container.Env[0].Value = "" }, "container.env[0]", "set value or secretRef"},
+		{"env secret name invalid", func(s *Spec) { s.Container.Env[1].SecretRef.Name = "Shop_DB" }, "container.env[1].secretRef.name", `"Shop_DB" is not a valid Secret name`},
+		{"env secret name dotted", func(s *Spec) { s.Container.Env[1].SecretRef.Name = "shop.db" }, "", ""},
+		{"env secret name missing", func(s *Spec) { s.Container.Env[1].SecretRef.Name = "" }, "container.env[1].secretRef.name", "required"},
+		{"env secret key invalid", func(s *Spec) { s.Container.Env[1].SecretRef.Key = "db/password" }, "container.env[1].secretRef.key", `"db/password" is not a valid Secret key`},
+		{"env secret key missing", func(s *Spec) { s.Container.Env[1].SecretRef.Key = "" }, "container.env[1].secretRef.key", "required"},
+
+		{"active service invalid", func(s *Spec) { s.BlueGreen.ActiveService = "Shop" }, "blueGreen.activeService", `"Shop" is not a valid Service name`},
+		{"preview service missing", func(s *Spec) { s.BlueGreen.PreviewService = "" }, "blueGreen.previewService", "required"},
+		{"services equal", func(s *Spec) { s.BlueGreen.PreviewService = s.BlueGreen.ActiveService }, "blueGreen.previewService", "must differ from blueGreen.activeService"},
+		{"progressDeadline too short", func(s *Spec) { s.BlueGreen.ProgressDeadline = Duration(5 * time.Second) }, "blueGreen.progressDeadline", "must be between 10s and 24h, got 5s"},
+		{"progressDeadline 10s", func(s *Spec) { s.BlueGreen.ProgressDeadline = Duration(10 * time.Second) }, "", ""},
+		{"progressDeadline too long", func(s *Spec) { s.BlueGreen.ProgressDeadline = Duration(25 * time.Hour) }, "blueGreen.progressDeadline", "got 25h"},
+		{"scaleDownDelay 0", func(s *Spec) { s.BlueGreen.ScaleDownDelay = 0 }, "", ""},
+		{"scaleDownDelay too long", func(s *Spec) { s.BlueGreen.ScaleDownDelay = Duration(24*time.Hour + time.Second) }, "blueGreen.scaleDownDelay", "between 0s and 24h"},
+		{"scaleDownDelay negative", func(s *Spec) { s.BlueGreen.ScaleDownDelay = Duration(-time.Second) }, "blueGreen.scaleDownDelay", "got -1s"},
+
+		{"no smoke checks", func(s *Spec) { s.Smoke.Checks = nil }, "smoke.checks", "at least one check is required"},
+		{"smoke path relative", func(s *Spec) { s.Smoke.Checks[1].Path = "version" }, "smoke.checks[1].path", `must start with "/"`},
+		{"expectStatus 99", func(s *Spec) { s.Smoke.Checks[0].ExpectStatus = 99 }, "smoke.checks[0].expectStatus", "must be between 100 and 599, got 99"},
+		{"expectStatus 600", func(s *Spec) { s.Smoke.Checks[0].ExpectStatus = 600 }, "smoke.checks[0].expectStatus", "between 100 and 599"},
+		{"expectStatus 599", func(s *Spec) { s.Smoke.Checks[0].ExpectStatus = 599 }, "", ""},
+		{"expectBody 1024", func(s *Spec) { s.Smoke.Checks[0].ExpectBody = strings.Repeat("é", 1024) }, "", ""},
+		{"expectBody 1025", func(s *Spec) { s.Smoke.Checks[0].ExpectBody = strings.Repeat("x", 1025) }, "smoke.checks[0].expectBody", "at most 1024 characters"},
+		{"attempts 0", func(s *Spec) { s.Smoke.Attempts = 0 }, "smoke.attempts", "must be between 1 and 100, got 0"},
+		{"attempts 101", func(s *Spec) { s.Smoke.Attempts = 101 }, "smoke.attempts", "between 1 and 100"},
+		{"interval 0", func(s *Spec) { s.Smoke.Interval = 0 }, "", ""},
+		{"interval 11m", func(s *Spec) { s.Smoke.Interval = Duration(11 * time.Minute) }, "smoke.interval", "must be between 0s and 10m, got 11m"},
+		{"timeout 50ms", func(s *Spec) { s.Smoke.Timeout = Duration(50 * time.Millisecond) }, "smoke.timeout", "must be between 100ms and 5m, got 50ms"},
+		{"timeout 6m", func(s *Spec) { s.Smoke.Timeout = Duration(6 * time.Minute) }, "smoke.timeout", "got 6m"},
+		{"timeout 100ms", func(s *Spec) { s.Smoke.Timeout = Duration(100 * time.Millisecond) }, "", ""},
+		{"preview check invalid", func(s *Spec) { s.BlueGreen.PreviewChecks = []Check{{Name: "x", Path: "/x?y", ExpectStatus: 200}} }, "blueGreen.previewChecks[0].path", "without a query"},
+		{"preview check status", func(s *Spec) { s.BlueGreen.PreviewChecks = []Check{{Path: "/x"}} }, "blueGreen.previewChecks[0].expectStatus", "got 0"},
+		{"preview checks empty", func(s *Spec) { s.BlueGreen.PreviewChecks = nil }, "blueGreen.previewChecks", "at least one check"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := validSpec()
+			tt.mutate(s)
+			err := s.Validate()
+			if tt.path == "" {
+				require.NoError(t, err)
+				return
+			}
+			var fes FieldErrors
+			require.ErrorAs(t, err, &fes)
+			require.Len(t, fes, 1, "exactly one error expected, got:\n%v", err)
+			require.Equal(t, tt.path, fes[0].Path)
+			require.Contains(t, fes[0].Message, tt.msg)
+			require.Zero(t, fes[0].Line, "a spec not parsed from YAML has no lines")
+		})
+	}
+}
+
+func TestValidateReportsEveryError(t *testing.T) {
+	s := validSpec()
+	s.Kind = "Deployment"
+	s.Container.Port = 0
+	s.Environments.Production.Namespace = "Prod"
+	s.Smoke.Checks[0].Path = "health"
+	err := s.Validate()
+	var fes FieldErrors
+	require.ErrorAs(t, err, &fes)
+	var paths []string
+	for _, fe := range fes {
+		paths = append(paths, fe.Path)
+	}
+	// Without lines, sorted by path.
+	require.Equal(t, []string{"container.port", "environments.production.namespace", "kind", "smoke.checks[0].path"}, paths)
+	require.Len(t, strings.Split(err.Error(), "\n"), 4)
+}
+
+func TestValidateBadAppNameDoesNotRepeatInServiceNames(t *testing.T) {
+	s := validSpec()
+	s.App.Name = "Shop"
+	s.BlueGreen.ActiveService, s.BlueGreen.PreviewService = "", ""
+	ApplyDefaults(s)
+	var fes FieldErrors
+	require.ErrorAs(t, s.Validate(), &fes)
+	require.Len(t, fes, 1)
+	require.Equal(t, "app.name", fes[0].Path)
+}
+
+func TestFieldErrorsFormat(t *testing.T) {
+	es := FieldErrors{
+		{Path: "b", Message: "no line"},
+		{Source: "f.yaml", Line: 12, Path: "container.prots", Message: "unknown field"},
+		{Source: "f.yaml", Line: 3, Message: "second document"},
+		{Line: 7, Path: "container.port", Message: "want an integer"},
+		{Source: "f.yaml", Path: "a", Message: "missing"},
+	}
+	es.sort()
+	require.Equal(t, strings.Join([]string{
+		"f.yaml:3: second document",
+		"line 7: container.port: want an integer",
+		"f.yaml:12: container.prots: unknown field",
+		"f.yaml: a: missing",
+		"b: no line",
+	}, "\n"), es.Error())
+
+	var err error = es
+	var fes FieldErrors
+	require.True(t, errors.As(err, &fes))
+	var one FieldError
+	require.True(t, errors.As(error(es[0]), &one))
+}
