@@ -2,53 +2,498 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"time"
 
+	"go.temporal.io/sdk/temporal"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/watch"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
+)
+
+// Defaults of the optional Kubernetes fields.
+const (
+	DefaultHeartbeatInterval = 5 * time.Second
+	DefaultRetryDelay        = time.Second
+	maxRetryDelay            = 30 * time.Second
+	// maxWatchFailures bounds how many transient errors in a row WaitRollout absorbs before it gives the error to
+	// Temporal, whose retry policy then decides; a broken API server must not look like a healthy wait.
+	maxWatchFailures = 6
+	// minWatchLifetime: a watch that ends sooner than this counts as a failure, so a proxy that closes every
+	// watch at once cannot turn WaitRollout into a tight Get/Watch loop.
+	minWatchLifetime = time.Second
 )
 
 // Kubernetes holds the cluster client the Kubernetes activities share; it is registered once with the worker
 // and called from workflows through a nil *Kubernetes.
 type Kubernetes struct {
 	Client kubernetes.Interface
+	// HeartbeatInterval is how often WaitRollout heartbeats while nothing changes; it must stay well below the
+	// activity's HeartbeatTimeout. Zero means DefaultHeartbeatInterval.
+	HeartbeatInterval time.Duration
+	// RetryDelay is the first pause before WaitRollout re-watches after a transient error; it doubles up to 30s.
+	// Zero means DefaultRetryDelay.
+	RetryDelay time.Duration
 }
 
-var errTODO = errors.New("not implemented yet")
+// RolloutProgress is WaitRollout's heartbeat detail, so an operator describing a slow release sees how far the
+// rollout got, and a timed-out attempt leaves that evidence in the workflow's history.
+type RolloutProgress struct {
+	Desired   int32 `json:"desired"`
+	Updated   int32 `json:"updated"`
+	Ready     int32 `json:"ready"`
+	Available int32 `json:"available"`
+}
 
-// ApplyDeployment server-side applies one Deployment of the app.
+// ApplyDeployment server-side applies one Deployment of the app, forcing Slipway's ownership of every field it
+// renders; it reports what was there before so a compensation can restore it.
 func (k *Kubernetes) ApplyDeployment(ctx context.Context, in ApplyDeploymentInput) (ApplyDeploymentResult, error) {
-	return ApplyDeploymentResult{}, errTODO
+	if err := validateApplyDeployment(in); err != nil {
+		return ApplyDeploymentResult{}, err
+	}
+	ref := in.Namespace + "/" + in.Name
+	deployments := k.Client.AppsV1().Deployments(in.Namespace)
+
+	var res ApplyDeploymentResult
+	existing, err := deployments.Get(ctx, in.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		res.Created = true
+		existing = nil
+	case err != nil:
+		return ApplyDeploymentResult{}, classify("get deployment "+ref, err)
+	default:
+		res.PreviousImage = appImage(existing)
+		res.PreviousVersion = existing.Labels[LabelVersion]
+		res.PreviousReplicas = specReplicas(existing)
+	}
+
+	applied, err := deployments.Apply(ctx, RenderDeployment(in),
+		metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		return ApplyDeploymentResult{}, classify("apply deployment "+ref, err)
+	}
+	res.Generation = applied.Generation
+	res.Changed = existing == nil ||
+		res.PreviousImage != in.Image ||
+		res.PreviousReplicas != in.Replicas ||
+		applied.Generation != existing.Generation
+	return res, nil
 }
 
-// WaitRollout blocks until the Deployment's rollout completes or its progress deadline passes.
+// WaitRollout blocks until the Deployment's rollout completes or its progress deadline passes. It watches
+// instead of polling, so it reacts to the controller at once and costs the API server one open stream.
 func (k *Kubernetes) WaitRollout(ctx context.Context, in WaitRolloutInput) (RolloutResult, error) {
-	return RolloutResult{}, errTODO
+	if err := refError("wait rollout", in.Namespace, in.Name); err != nil {
+		return RolloutResult{}, err
+	}
+	ref := in.Namespace + "/" + in.Name
+	deployments := k.Client.AppsV1().Deployments(in.Namespace)
+
+	ticker := time.NewTicker(k.heartbeatInterval())
+	defer ticker.Stop()
+	var progress RolloutProgress
+	beat := func() { heartbeat(ctx, progress) }
+
+	failures := 0
+	// retry absorbs a transient error with a growing pause, or returns the error to end the activity.
+	retry := func(what string, err error) error {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		cerr := classify(what, err)
+		var appErr *temporal.ApplicationError
+		if errors.As(cerr, &appErr) && appErr.NonRetryable() {
+			return cerr
+		}
+		failures++
+		if failures >= maxWatchFailures {
+			return cerr
+		}
+		return wait(ctx, k.retryDelay(failures), ticker.C, beat)
+	}
+
+	for {
+		if err := ctx.Err(); err != nil {
+			return RolloutResult{}, err
+		}
+		d, err := deployments.Get(ctx, in.Name, metav1.GetOptions{})
+		if err != nil {
+			if err := retry("get deployment "+ref, err); err != nil {
+				return RolloutResult{}, err
+			}
+			continue
+		}
+		if res, done, err := k.observe(ctx, d, &progress); done {
+			return res, err
+		}
+
+		w, err := deployments.Watch(ctx, metav1.ListOptions{
+			FieldSelector:   fields.OneTermEqualSelector("metadata.name", in.Name).String(),
+			ResourceVersion: d.ResourceVersion,
+		})
+		if err != nil {
+			if err := retry("watch deployment "+ref, err); err != nil {
+				return RolloutResult{}, err
+			}
+			continue
+		}
+		started := time.Now()
+		res, done, werr := k.consume(ctx, w, in.Name, ticker.C, &progress)
+		w.Stop()
+		if done {
+			return res, werr
+		}
+		if time.Since(started) >= minWatchLifetime {
+			failures = 0 // the watch worked for a while: whatever ended it is a first failure at most.
+		} else if werr == nil {
+			werr = errors.New("watch closed at once")
+		}
+		if werr != nil {
+			if err := retry("watch deployment "+ref, werr); err != nil {
+				return RolloutResult{}, err
+			}
+		}
+		// Otherwise the watch expired normally: start over with a fresh Get.
+	}
 }
 
-// ApplyService server-side applies a Service selecting one color.
+// consume reads one watch until the rollout ends (done), the watch ends (not done, nil error: re-watch), or
+// the watch reports an error (not done, error: re-watch after a pause).
+func (k *Kubernetes) consume(ctx context.Context, w watch.Interface, name string, tick <-chan time.Time,
+	progress *RolloutProgress) (RolloutResult, bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return RolloutResult{}, true, ctx.Err()
+		case <-tick:
+			heartbeat(ctx, *progress)
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return RolloutResult{}, false, nil
+			}
+			switch ev.Type {
+			case watch.Error:
+				err := apierrors.FromObject(ev.Object)
+				if apierrors.IsGone(err) || apierrors.IsResourceExpired(err) {
+					return RolloutResult{}, false, nil // the resourceVersion is too old: an expected re-watch.
+				}
+				return RolloutResult{}, false, err
+			case watch.Deleted:
+				if d, ok := ev.Object.(*appsv1.Deployment); ok && d.Name == name {
+					return RolloutResult{}, false, nil // the next Get reports NotFound.
+				}
+			case watch.Added, watch.Modified:
+				// The field selector already filters by name on a real API server; the check keeps a
+				// looser server (or the fake clientset) from mixing in other Deployments.
+				d, ok := ev.Object.(*appsv1.Deployment)
+				if !ok || d.Name != name {
+					continue
+				}
+				if res, done, err := k.observe(ctx, d, progress); done {
+					return res, true, err
+				}
+			}
+		}
+	}
+}
+
+// observe heartbeats the Deployment's progress and turns a finished rollout into the activity's answer.
+func (k *Kubernetes) observe(ctx context.Context, d *appsv1.Deployment, progress *RolloutProgress) (RolloutResult,
+	bool, error) {
+	phase, p, msg := rolloutStatus(d)
+	*progress = p
+	heartbeat(ctx, p)
+	switch phase {
+	case rolloutComplete:
+		return RolloutResult{Replicas: p.Desired, AvailableReplicas: p.Available}, true, nil
+	case rolloutFailed:
+		return RolloutResult{}, true, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("deployment %s/%s exceeded its progress deadline with %d/%d replicas ready (%d updated): %s",
+				d.Namespace, d.Name, p.Ready, p.Desired, p.Updated, msg),
+			ErrProgressDeadlineExceeded, nil, p)
+	}
+	return RolloutResult{}, false, nil
+}
+
+type rolloutPhase int
+
+const (
+	rolloutInProgress rolloutPhase = iota
+	rolloutComplete
+	rolloutFailed
+)
+
+func (p rolloutPhase) String() string {
+	return [...]string{"InProgress", "Complete", "Failed"}[p]
+}
+
+// rolloutStatus decides, from one Deployment snapshot, whether its rollout is complete, failed or still going,
+// the way `kubectl rollout status` does: nothing counts until the controller has observed the current
+// generation (a stale ProgressDeadlineExceeded from the previous release must not fail this one), and complete
+// means every replica runs the new template and is available, with no old pod left. msg is the controller's
+// message when the rollout failed.
+func rolloutStatus(d *appsv1.Deployment) (phase rolloutPhase, p RolloutProgress, msg string) {
+	p = RolloutProgress{
+		Desired:   specReplicas(d),
+		Updated:   d.Status.UpdatedReplicas,
+		Ready:     d.Status.ReadyReplicas,
+		Available: d.Status.AvailableReplicas,
+	}
+	if d.Status.ObservedGeneration < d.Generation {
+		return rolloutInProgress, p, ""
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return rolloutFailed, p, c.Message
+		}
+	}
+	if d.Status.UpdatedReplicas == p.Desired &&
+		d.Status.Replicas == p.Desired &&
+		d.Status.AvailableReplicas == p.Desired &&
+		d.Status.UnavailableReplicas == 0 {
+		return rolloutComplete, p, ""
+	}
+	return rolloutInProgress, p, ""
+}
+
+// ApplyService server-side applies a ClusterIP Service selecting one color; applied to an existing Service it
+// switches the selector at once, which is why the workflow only uses it for the preview Service.
 func (k *Kubernetes) ApplyService(ctx context.Context, in ApplyServiceInput) (ApplyServiceResult, error) {
-	return ApplyServiceResult{}, errTODO
+	if err := refError("apply service", in.Namespace, in.Name); err != nil {
+		return ApplyServiceResult{}, err
+	}
+	ref := in.Namespace + "/" + in.Name
+	switch {
+	case in.App == "":
+		return ApplyServiceResult{}, invalidInput("apply service %s: app is empty", ref)
+	case in.Port < 1 || in.Port > 65535:
+		return ApplyServiceResult{}, invalidInput("apply service %s: port %d is not in 1-65535", ref, in.Port)
+	case len(validation.IsValidLabelValue(in.Color)) > 0:
+		return ApplyServiceResult{}, invalidInput("apply service %s: color %q is not a valid label value", ref,
+			in.Color)
+	}
+	services := k.Client.CoreV1().Services(in.Namespace)
+
+	var res ApplyServiceResult
+	existing, err := services.Get(ctx, in.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		res.Created = true
+	case err != nil:
+		return ApplyServiceResult{}, classify("get service "+ref, err)
+	default:
+		res.PreviousColor = existing.Spec.Selector[LabelColor]
+	}
+
+	svc := corev1ac.Service(in.Name, in.Namespace).
+		WithLabels(map[string]string{LabelApp: in.App, LabelManagedBy: ManagedByValue}).
+		WithSpec(corev1ac.ServiceSpec().
+			WithType(corev1.ServiceTypeClusterIP).
+			WithSelector(selectorLabels(in.App, in.Color)).
+			WithPorts(corev1ac.ServicePort().
+				WithName(portName).
+				WithPort(in.Port).
+				// The ports list is keyed by port and protocol; apply needs both keys present.
+				WithProtocol(corev1.ProtocolTCP).
+				WithTargetPort(intstr.FromString(portName))))
+	if _, err := services.Apply(ctx, svc, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+		return ApplyServiceResult{}, classify("apply service "+ref, err)
+	}
+	return res, nil
 }
 
-// SwitchService moves a Service's selector to a color, only when it differs.
+// selectorPatch is SwitchService's JSON merge patch; the resourceVersion makes the API server refuse it with a
+// 409 Conflict when the Service changed since it was read, instead of overwriting a concurrent switch.
+type selectorPatch struct {
+	Metadata struct {
+		ResourceVersion string `json:"resourceVersion,omitempty"`
+	} `json:"metadata"`
+	Spec struct {
+		Selector map[string]string `json:"selector"`
+	} `json:"spec"`
+}
+
+// SwitchService moves a Service's selector to a color, only when it differs, so a retried or replayed switch
+// writes nothing and leaves no trace in the audit log.
 func (k *Kubernetes) SwitchService(ctx context.Context, in SwitchServiceInput) (SwitchServiceResult, error) {
-	return SwitchServiceResult{}, errTODO
+	if err := refError("switch service", in.Namespace, in.Name); err != nil {
+		return SwitchServiceResult{}, err
+	}
+	ref := in.Namespace + "/" + in.Name
+	switch {
+	case in.App == "":
+		return SwitchServiceResult{}, invalidInput("switch service %s: app is empty", ref)
+	case in.Color == "" || len(validation.IsValidLabelValue(in.Color)) > 0:
+		return SwitchServiceResult{}, invalidInput("switch service %s: color %q is not a valid label value", ref,
+			in.Color)
+	}
+	services := k.Client.CoreV1().Services(in.Namespace)
+
+	svc, err := services.Get(ctx, in.Name, metav1.GetOptions{})
+	if err != nil {
+		return SwitchServiceResult{}, classify("get service "+ref, err)
+	}
+	res := SwitchServiceResult{PreviousColor: svc.Spec.Selector[LabelColor]}
+	if res.PreviousColor == in.Color {
+		return res, nil
+	}
+
+	var p selectorPatch
+	p.Metadata.ResourceVersion = svc.ResourceVersion
+	p.Spec.Selector = map[string]string{LabelApp: in.App, LabelColor: in.Color}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return SwitchServiceResult{}, fmt.Errorf("switch service %s: %w", ref, err)
+	}
+	if _, err := services.Patch(ctx, in.Name, types.MergePatchType, data,
+		metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+		return SwitchServiceResult{}, classify("switch service "+ref, err)
+	}
+	res.Changed = true
+	return res, nil
 }
 
-// DeleteService removes a Service Slipway created.
-func (k *Kubernetes) DeleteService(ctx context.Context, in ServiceRef) error { return errTODO }
+// DeleteService removes a Service Slipway created; a Service already gone counts as deleted, so a retried
+// cleanup succeeds.
+func (k *Kubernetes) DeleteService(ctx context.Context, in ServiceRef) error {
+	if err := refError("delete service", in.Namespace, in.Name); err != nil {
+		return err
+	}
+	err := k.Client.CoreV1().Services(in.Namespace).Delete(ctx, in.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return classify("delete service "+in.Namespace+"/"+in.Name, err)
+	}
+	return nil
+}
 
-// ActiveColor reads the color a Service selects.
+// ActiveColor reads the color a Service selects; a missing Service is an answer (the first release), not an
+// error.
 func (k *Kubernetes) ActiveColor(ctx context.Context, in ServiceRef) (ActiveColorResult, error) {
-	return ActiveColorResult{}, errTODO
+	if err := refError("active color", in.Namespace, in.Name); err != nil {
+		return ActiveColorResult{}, err
+	}
+	svc, err := k.Client.CoreV1().Services(in.Namespace).Get(ctx, in.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return ActiveColorResult{}, nil
+	}
+	if err != nil {
+		return ActiveColorResult{}, classify("get service "+in.Namespace+"/"+in.Name, err)
+	}
+	return ActiveColorResult{Exists: true, Color: svc.Spec.Selector[LabelColor]}, nil
 }
 
-// ScaleDeployment sets a Deployment's replicas, only when they differ.
+// ScaleDeployment sets a Deployment's replicas through the scale subresource, only when they differ, so it
+// touches nothing but the replica count and a repeated scale-down writes nothing.
 func (k *Kubernetes) ScaleDeployment(ctx context.Context, in ScaleInput) (ScaleResult, error) {
-	return ScaleResult{}, errTODO
+	if err := refError("scale deployment", in.Namespace, in.Name); err != nil {
+		return ScaleResult{}, err
+	}
+	ref := in.Namespace + "/" + in.Name
+	if in.Replicas < 0 {
+		return ScaleResult{}, invalidInput("scale deployment %s: replicas %d is negative", ref, in.Replicas)
+	}
+	deployments := k.Client.AppsV1().Deployments(in.Namespace)
+
+	d, err := deployments.Get(ctx, in.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && in.Replicas == 0 {
+		return ScaleResult{}, nil // nothing to scale down.
+	}
+	if err != nil {
+		return ScaleResult{}, classify("get deployment "+ref, err)
+	}
+	res := ScaleResult{Previous: specReplicas(d)}
+	if res.Previous == in.Replicas {
+		return res, nil
+	}
+	data, err := json.Marshal(map[string]any{"spec": map[string]any{"replicas": in.Replicas}})
+	if err != nil {
+		return ScaleResult{}, fmt.Errorf("scale deployment %s: %w", ref, err)
+	}
+	// The API server answers a scale patch with a Scale object, which the typed Deployment client cannot
+	// decode into a Deployment; the answer is not needed, only the error.
+	if _, err := deployments.Patch(ctx, in.Name, types.MergePatchType, data,
+		metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
+		return ScaleResult{}, classify("scale deployment "+ref, err)
+	}
+	res.Changed = true
+	return res, nil
 }
 
-// DescribeDeployment reads the image and replica counts of a Deployment.
+// DescribeDeployment reads the image and replica counts of a Deployment, so a rollback can tell whether the
+// color it would switch back to still runs and what.
 func (k *Kubernetes) DescribeDeployment(ctx context.Context, in DeploymentRef) (DeploymentState, error) {
-	return DeploymentState{}, errTODO
+	if err := refError("describe deployment", in.Namespace, in.Name); err != nil {
+		return DeploymentState{}, err
+	}
+	d, err := k.Client.AppsV1().Deployments(in.Namespace).Get(ctx, in.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return DeploymentState{}, nil
+	}
+	if err != nil {
+		return DeploymentState{}, classify("get deployment "+in.Namespace+"/"+in.Name, err)
+	}
+	return DeploymentState{
+		Exists:        true,
+		Image:         appImage(d),
+		Version:       d.Labels[LabelVersion],
+		Replicas:      specReplicas(d),
+		ReadyReplicas: d.Status.ReadyReplicas,
+	}, nil
+}
+
+// refError validates the namespace/name pair every activity needs.
+func refError(what, namespace, name string) error {
+	if namespace == "" || name == "" {
+		return invalidInput("%s: namespace and name are required (got %q/%q)", what, namespace, name)
+	}
+	return nil
+}
+
+// appImage is the image of the container Slipway renders; other containers (sidecars injected by a mesh) are
+// not the release.
+func appImage(d *appsv1.Deployment) string {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == ContainerName {
+			return c.Image
+		}
+	}
+	return ""
+}
+
+// specReplicas applies the API server's default of 1 to an unset replica count.
+func specReplicas(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+func (k *Kubernetes) heartbeatInterval() time.Duration {
+	if k.HeartbeatInterval > 0 {
+		return k.HeartbeatInterval
+	}
+	return DefaultHeartbeatInterval
+}
+
+// retryDelay is the pause before the n-th retry in a row (n >= 1).
+func (k *Kubernetes) retryDelay(n int) time.Duration {
+	d := k.RetryDelay
+	if d <= 0 {
+		d = DefaultRetryDelay
+	}
+	for i := 1; i < n && d < maxRetryDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxRetryDelay)
 }

@@ -1,0 +1,37 @@
+package activities
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"k8s.io/client-go/rest"
+)
+
+// Register registers every activity once, each under its method name (the names workflows call them by).
+func Register(r worker.ActivityRegistry, k *Kubernetes, p *Prober) {
+	r.RegisterActivity(k)
+	r.RegisterActivityWithOptions(p.SmokeCheck, activity.RegisterOptions{Name: "SmokeCheck"})
+}
+
+// NewProber builds the Prober the worker's configuration asks for: through the API server's service proxy
+// (mode "proxy", the default), through another server that serves the same URL shape (proxyURL set, e.g. the
+// local cluster's localpods), or through cluster DNS (mode "dns", for a worker running in the cluster).
+func NewProber(cfg *rest.Config, mode, proxyURL string) (*Prober, error) {
+	switch mode {
+	case "", ProbeModeProxy:
+		if proxyURL != "" {
+			if !strings.HasPrefix(proxyURL, "http://") && !strings.HasPrefix(proxyURL, "https://") {
+				return nil, fmt.Errorf("probe proxy URL %q: want http://host:port", proxyURL)
+			}
+			return &Prober{HTTP: &http.Client{}, BaseURL: strings.TrimRight(proxyURL, "/"), Mode: ProbeModeProxy}, nil
+		}
+		return NewClusterProber(cfg)
+	case ProbeModeDNS:
+		return &Prober{HTTP: &http.Client{}, Mode: ProbeModeDNS}, nil
+	default:
+		return nil, fmt.Errorf("probe mode %q: want %q or %q", mode, ProbeModeProxy, ProbeModeDNS)
+	}
+}
