@@ -1,0 +1,243 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/vektagraf/slipway/activities"
+)
+
+// fakeCluster is an in-memory model of the objects the activities touch, so workflow tests assert on the
+// resulting cluster state (which color serves, which image, how many replicas) rather than on call scripts.
+// Its methods have the activities' signatures and are installed with OnActivity(...).Return(method).
+type fakeCluster struct {
+	mu          sync.Mutex
+	deployments map[string]*fakeDeployment
+	services    map[string]string // ns/name -> selected color ("" selects the uncolored staging Deployment)
+	calls       []string
+	// fail maps "Method ns/name" to the errors returned by its next calls, one per call.
+	fail map[string][]error
+}
+
+type fakeDeployment struct {
+	image, version string
+	replicas       int32
+}
+
+func newFakeCluster() *fakeCluster {
+	return &fakeCluster{deployments: map[string]*fakeDeployment{}, services: map[string]string{}, fail: map[string][]error{}}
+}
+
+// registerActivities registers the workflows' activities; it must precede every OnActivity call.
+func registerActivities(env *testsuite.TestWorkflowEnvironment) {
+	activities.Register(env, &activities.Kubernetes{}, &activities.Prober{})
+}
+
+// install wires every activity of the workflows to the fake.
+func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(k8s.ApplyDeployment, mockAny, mockAny).Return(f.ApplyDeployment).Maybe()
+	env.OnActivity(k8s.WaitRollout, mockAny, mockAny).Return(f.WaitRollout).Maybe()
+	env.OnActivity(k8s.ApplyService, mockAny, mockAny).Return(f.ApplyService).Maybe()
+	env.OnActivity(k8s.SwitchService, mockAny, mockAny).Return(f.SwitchService).Maybe()
+	env.OnActivity(k8s.DeleteService, mockAny, mockAny).Return(f.DeleteService).Maybe()
+	env.OnActivity(k8s.ActiveColor, mockAny, mockAny).Return(f.ActiveColor).Maybe()
+	env.OnActivity(k8s.ScaleDeployment, mockAny, mockAny).Return(f.ScaleDeployment).Maybe()
+	env.OnActivity(k8s.DescribeDeployment, mockAny, mockAny).Return(f.DescribeDeployment).Maybe()
+	env.OnActivity(probe.SmokeCheck, mockAny, mockAny).Return(f.SmokeCheck).Maybe()
+}
+
+// seedLive makes the cluster look like a previous release of version on color is live in production and staging.
+func (f *fakeCluster) seedLive(color, version string) {
+	img := "localhost/slipway/demo-app:" + version
+	f.deployments["demo-production/demo-app-"+color] = &fakeDeployment{image: img, version: version, replicas: 2}
+	f.deployments["demo-staging/demo-app"] = &fakeDeployment{image: img, version: version, replicas: 1}
+	f.services["demo-production/demo-app-active"] = color
+	f.services["demo-production/demo-app-preview"] = color
+	f.services["demo-staging/demo-app"] = ""
+}
+
+func (f *fakeCluster) failNext(method, object string, errs ...error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[method+" "+object] = append(f.fail[method+" "+object], errs...)
+}
+
+// record logs the call and returns the injected error for it, if any.
+func (f *fakeCluster) record(method, object string) error {
+	f.calls = append(f.calls, method+" "+object)
+	key := method + " " + object
+	if errs := f.fail[key]; len(errs) > 0 {
+		f.fail[key] = errs[1:]
+		return errs[0]
+	}
+	return nil
+}
+
+func (f *fakeCluster) callsOf(prefix string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *fakeCluster) deployment(key string) fakeDeployment {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d := f.deployments[key]; d != nil {
+		return *d
+	}
+	return fakeDeployment{}
+}
+
+func (f *fakeCluster) service(key string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.services[key]
+	return c, ok
+}
+
+func (f *fakeCluster) ApplyDeployment(_ context.Context, in activities.ApplyDeploymentInput) (activities.ApplyDeploymentResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("ApplyDeployment", key); err != nil {
+		return activities.ApplyDeploymentResult{}, err
+	}
+	res := activities.ApplyDeploymentResult{Created: true}
+	if d := f.deployments[key]; d != nil {
+		res = activities.ApplyDeploymentResult{PreviousImage: d.image, PreviousVersion: d.version, PreviousReplicas: d.replicas}
+	}
+	f.deployments[key] = &fakeDeployment{image: in.Image, version: in.Version, replicas: in.Replicas}
+	return res, nil
+}
+
+func (f *fakeCluster) WaitRollout(_ context.Context, in activities.WaitRolloutInput) (activities.RolloutResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("WaitRollout", key); err != nil {
+		return activities.RolloutResult{}, err
+	}
+	d := f.deployments[key]
+	if d == nil {
+		return activities.RolloutResult{}, temporal.NewNonRetryableApplicationError("no deployment "+key, activities.ErrNotFound, nil)
+	}
+	return activities.RolloutResult{Replicas: d.replicas, AvailableReplicas: d.replicas}, nil
+}
+
+func (f *fakeCluster) ApplyService(_ context.Context, in activities.ApplyServiceInput) (activities.ApplyServiceResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("ApplyService", key+"="+in.Color); err != nil {
+		return activities.ApplyServiceResult{}, err
+	}
+	prev, ok := f.services[key]
+	f.services[key] = in.Color
+	return activities.ApplyServiceResult{Created: !ok, PreviousColor: prev}, nil
+}
+
+func (f *fakeCluster) SwitchService(_ context.Context, in activities.SwitchServiceInput) (activities.SwitchServiceResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("SwitchService", key+"="+in.Color); err != nil {
+		return activities.SwitchServiceResult{}, err
+	}
+	prev, ok := f.services[key]
+	if !ok {
+		return activities.SwitchServiceResult{}, temporal.NewNonRetryableApplicationError("no service "+key, activities.ErrNotFound, nil)
+	}
+	f.services[key] = in.Color
+	return activities.SwitchServiceResult{PreviousColor: prev, Changed: prev != in.Color}, nil
+}
+
+func (f *fakeCluster) DeleteService(_ context.Context, in activities.ServiceRef) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("DeleteService", key); err != nil {
+		return err
+	}
+	delete(f.services, key)
+	return nil
+}
+
+func (f *fakeCluster) ActiveColor(_ context.Context, in activities.ServiceRef) (activities.ActiveColorResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("ActiveColor", key); err != nil {
+		return activities.ActiveColorResult{}, err
+	}
+	c, ok := f.services[key]
+	return activities.ActiveColorResult{Exists: ok, Color: c}, nil
+}
+
+func (f *fakeCluster) ScaleDeployment(_ context.Context, in activities.ScaleInput) (activities.ScaleResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("ScaleDeployment", fmt.Sprintf("%s=%d", key, in.Replicas)); err != nil {
+		return activities.ScaleResult{}, err
+	}
+	d := f.deployments[key]
+	if d == nil {
+		if in.Replicas == 0 {
+			return activities.ScaleResult{}, nil
+		}
+		return activities.ScaleResult{}, temporal.NewNonRetryableApplicationError("no deployment "+key, activities.ErrNotFound, nil)
+	}
+	prev := d.replicas
+	d.replicas = in.Replicas
+	return activities.ScaleResult{Previous: prev, Changed: prev != in.Replicas}, nil
+}
+
+func (f *fakeCluster) DescribeDeployment(_ context.Context, in activities.DeploymentRef) (activities.DeploymentState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("DescribeDeployment", key); err != nil {
+		return activities.DeploymentState{}, err
+	}
+	d := f.deployments[key]
+	if d == nil {
+		return activities.DeploymentState{}, nil
+	}
+	return activities.DeploymentState{Exists: true, Image: d.image, Version: d.version, Replicas: d.replicas, ReadyReplicas: d.replicas}, nil
+}
+
+// SmokeCheck fails when the Service selects a Deployment whose version contains "broken" (as the demo app does),
+// or when an error was injected for that Service.
+func (f *fakeCluster) SmokeCheck(_ context.Context, in activities.SmokeCheckInput) (activities.SmokeCheckResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Service
+	if err := f.record("SmokeCheck", key); err != nil {
+		return activities.SmokeCheckResult{}, err
+	}
+	color, ok := f.services[key]
+	if !ok {
+		return activities.SmokeCheckResult{}, temporal.NewNonRetryableApplicationError("no service "+key, activities.ErrSmokeCheckFailed, nil)
+	}
+	name := "demo-app"
+	if color != "" {
+		name += "-" + color
+	}
+	d := f.deployments[in.Namespace+"/"+name]
+	if d == nil || d.replicas == 0 || strings.Contains(d.version, "broken") {
+		return activities.SmokeCheckResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("check /health through %s: status 503", key), activities.ErrSmokeCheckFailed, nil)
+	}
+	return activities.SmokeCheckResult{Attempts: 1}, nil
+}

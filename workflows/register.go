@@ -1,0 +1,13 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Register registers every workflow under its API name, so renaming a Go function can never rename a
+// workflow type that running releases use.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(ReleaseWorkflow, workflow.RegisterOptions{Name: ReleaseWorkflowName})
+	r.RegisterWorkflowWithOptions(RollbackWorkflow, workflow.RegisterOptions{Name: RollbackWorkflowName})
+}

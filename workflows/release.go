@@ -1,0 +1,241 @@
+// Package workflows holds Slipway's Temporal workflows. Code here must be deterministic: no I/O, clocks,
+// randomness or map iteration; everything that touches the world is an activity in package activities.
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/spec"
+)
+
+// k8s and probe are nil receivers: workflows name activities by method value, and the worker registers the real
+// structs (the reference-app-orders-go pattern).
+var (
+	k8s   *activities.Kubernetes
+	probe *activities.Prober
+)
+
+// release is the state of one ReleaseWorkflow run.
+type release struct {
+	in    ReleaseInput
+	image string
+	t     *tracker
+	saga  saga
+	// committed is set once the old color starts scaling down: from then on an abort changes nothing.
+	committed bool
+	prevColor string
+	newColor  string
+}
+
+// ReleaseWorkflow deploys one version of an app: staging, staging smoke checks, then production blue-green
+// (new color, rollout, preview checks, traffic switch, verification, old color scaled down after a delay).
+// Any failure or an abort signal after a side effect undoes what was done, in reverse order, and the workflow
+// fails with type ErrRolledBack (or ErrCompensationFailed when undoing failed too).
+func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, error) {
+	r := &release{in: in, t: newTracker(releaseStages)}
+	r.t.status.App, r.t.status.Version, r.t.status.Trigger = in.Spec.App.Name, in.Version, in.Trigger
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.t.status, nil }); err != nil {
+		return ReleaseResult{}, err
+	}
+
+	r.t.start(ctx, StageValidate, "")
+	image, err := validateRelease(ctx, &r.in)
+	if err != nil {
+		r.t.end(ctx, StageValidate, StateFailed, err.Error())
+		r.t.markUnrun(StateSkipped)
+		r.t.status.Phase, r.t.status.Error = PhaseRejected, err.Error()
+		return ReleaseResult{}, err
+	}
+	r.image, r.t.status.Image = image, image
+	r.t.end(ctx, StageValidate, StateSucceeded, "deploying "+image)
+
+	rctx, cancel := workflow.WithCancel(ctx)
+	r.listenForAbort(ctx, cancel)
+
+	if err := r.run(rctx); err != nil {
+		if !r.committed {
+			return ReleaseResult{}, r.undo(ctx, err)
+		}
+		// Traffic is on the new color and verified; only the old color's scale-down failed. Rolling back now
+		// would undo a good release, so the release succeeds and the stage says what is left to do.
+		workflow.GetLogger(ctx).Warn("old color not scaled down", "error", err)
+	}
+	r.t.status.Phase = PhaseSucceeded
+	return ReleaseResult{
+		App: r.in.Spec.App.Name, Version: r.in.Version, Image: r.image,
+		ActiveColor: r.newColor, PreviousColor: r.prevColor, Stages: r.t.stagesCopy(),
+	}, nil
+}
+
+// preparedRelease is the defaulted spec and the image to deploy.
+type preparedRelease struct {
+	Spec  spec.Spec `json:"spec"`
+	Image string    `json:"image"`
+}
+
+// prepareRelease fills defaults and checks the input the same way the starter does, because a release started
+// with the plain Temporal CLI never passed through the starter. It runs as a local activity so that its result
+// is recorded in history: a later change to a default or a validation rule then cannot change how a running
+// or finished release replays.
+func prepareRelease(_ context.Context, in ReleaseInput) (preparedRelease, error) {
+	spec.ApplyDefaults(&in.Spec)
+	var problems []error
+	if err := in.Spec.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	image := ""
+	if err := spec.ValidateVersion(in.Version); err != nil {
+		problems = append(problems, fmt.Errorf("version: %w", err))
+	} else if len(problems) == 0 {
+		var err error
+		if image, err = spec.ImageRef(in.Spec.Image.Repository, in.Version); err != nil {
+			problems = append(problems, fmt.Errorf("image: %w", err))
+		}
+	}
+	if len(problems) > 0 {
+		return preparedRelease{}, temporal.NewNonRetryableApplicationError(
+			"invalid release input, nothing was changed: "+errors.Join(problems...).Error(), ErrInvalidRelease, nil)
+	}
+	return preparedRelease{Spec: in.Spec, Image: image}, nil
+}
+
+// validateRelease runs prepareRelease, puts the defaulted spec into the input and checks the workflow ID. It
+// returns the image reference to deploy.
+func validateRelease(ctx workflow.Context, in *ReleaseInput) (string, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	var p preparedRelease
+	if err := workflow.ExecuteLocalActivity(lctx, prepareRelease, *in).Get(ctx, &p); err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == ErrInvalidRelease {
+			return "", appErr
+		}
+		return "", err
+	}
+	in.Spec = p.Spec
+	want := WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
+	if got := workflow.GetInfo(ctx).WorkflowExecution.ID; got != want {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"workflow ID %q: a release of %s to %s must run as workflow ID %q so that only one runs at a time; start it again with --workflow-id %s",
+			got, in.Spec.App.Name, in.Spec.Environments.Production.Namespace, want, want), ErrWrongWorkflowID, nil)
+	}
+	return p.Image, nil
+}
+
+// listenForAbort cancels the release's context when the abort signal arrives, unless the release has already
+// committed (the old color is being scaled down): then the abort is recorded in the log and ignored.
+func (r *release) listenForAbort(ctx workflow.Context, cancel workflow.CancelFunc) {
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		ch := workflow.GetSignalChannel(gctx, SignalAbort)
+		for {
+			var req AbortRequest
+			ch.Receive(gctx, &req)
+			if r.committed || r.t.status.Abort != nil {
+				workflow.GetLogger(gctx).Warn("abort ignored", "by", req.By, "reason", req.Reason, "committed", r.committed)
+				continue
+			}
+			if req.Reason == "" {
+				req.Reason = "aborted"
+			}
+			r.t.status.Abort = &req
+			workflow.GetLogger(gctx).Info("abort received", "by", req.By, "reason", req.Reason)
+			cancel()
+		}
+	})
+}
+
+// run executes the stages in order; the first error stops it.
+func (r *release) run(ctx workflow.Context) error {
+	for _, st := range []struct {
+		name string
+		fn   func(workflow.Context) (string, error)
+	}{
+		{StageStagingDeploy, r.stagingDeploy},
+		{StageStagingSmoke, r.stagingSmoke},
+		{StageProductionDeploy, r.productionDeploy},
+		{StagePreviewChecks, r.previewChecks},
+		{StageTrafficSwitch, r.trafficSwitch},
+		{StageVerify, r.verify},
+		{StageScaleDownOld, r.scaleDownOld},
+	} {
+		if err := r.stage(ctx, st.name, st.fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageError remembers which stage failed for the final message.
+type stageError struct {
+	stage string
+	err   error
+}
+
+func (e *stageError) Error() string { return fmt.Sprintf("stage %s failed: %v", e.stage, e.err) }
+func (e *stageError) Unwrap() error { return e.err }
+
+// stage runs one stage and records its outcome. A stage cut short by an abort is "cancelled", not "failed".
+func (r *release) stage(ctx workflow.Context, name string, fn func(workflow.Context) (string, error)) error {
+	if ctx.Err() != nil {
+		return &stageError{stage: name, err: temporal.NewCanceledError()}
+	}
+	r.t.start(ctx, name, "")
+	msg, err := fn(ctx)
+	if err != nil {
+		if ctx.Err() != nil || temporal.IsCanceledError(err) {
+			r.t.end(ctx, name, StateCancelled, "cancelled: "+r.abortReason())
+		} else {
+			r.t.end(ctx, name, StateFailed, err.Error())
+		}
+		return &stageError{stage: name, err: err}
+	}
+	r.t.end(ctx, name, StateSucceeded, msg)
+	return nil
+}
+
+func (r *release) abortReason() string {
+	if a := r.t.status.Abort; a != nil {
+		if a.By != "" {
+			return fmt.Sprintf("aborted by %s: %s", a.By, a.Reason)
+		}
+		return "aborted: " + a.Reason
+	}
+	return "workflow cancelled"
+}
+
+// undo runs the compensations and returns the release's final error.
+func (r *release) undo(ctx workflow.Context, cause error) error {
+	r.t.status.Phase = PhaseRollingBack
+	r.t.markUnrun(StateSkipped)
+	reason := cause.Error()
+	if r.t.status.Abort != nil || temporal.IsCanceledError(cause) {
+		reason = r.abortReason()
+		if se := (*stageError)(nil); errors.As(cause, &se) {
+			reason += " (during " + se.stage + ")"
+		}
+	}
+	failed := r.saga.compensate(ctx, r.t)
+	if len(failed) > 0 {
+		r.t.status.Phase = PhaseFailed
+		msg := fmt.Sprintf("release %s of %s: %s; undoing it failed at %v: check the status query and the cluster",
+			r.in.Version, r.in.Spec.App.Name, reason, failed)
+		r.t.status.Error = msg
+		return temporal.NewNonRetryableApplicationError(msg, ErrCompensationFailed, cause)
+	}
+	r.t.status.Phase = PhaseRolledBack
+	msg := fmt.Sprintf("release %s of %s rolled back: %s", r.in.Version, r.in.Spec.App.Name, reason)
+	if r.prevColor != "" {
+		msg += fmt.Sprintf("; traffic stays on %s", r.prevColor)
+	}
+	r.t.status.Error = msg
+	return temporal.NewNonRetryableApplicationError(msg, ErrRolledBack, cause)
+}

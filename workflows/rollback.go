@@ -1,0 +1,205 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/spec"
+)
+
+// Stage names of a rollback, in order.
+const (
+	StageRollbackInspect     = "inspect"
+	StageRollbackScaleUp     = "scale-up-previous"
+	StageRollbackHealthCheck = "health-check"
+	StageRollbackSwitch      = "traffic-switch"
+	StageRollbackScaleDown   = "scale-down-current"
+)
+
+var rollbackStages = []string{
+	StageRollbackInspect, StageRollbackScaleUp, StageRollbackHealthCheck, StageRollbackSwitch, StageRollbackScaleDown,
+}
+
+// rollback is the state of one RollbackWorkflow run.
+type rollback struct {
+	in       RollbackInput
+	t        *tracker
+	saga     saga
+	current  string
+	previous activities.DeploymentState
+	target   string
+}
+
+// RollbackWorkflow puts production back on the other color: the design chapter's rollback.sh, made durable.
+// It scales the other color up if it was scaled down, health-checks it through the preview Service, switches
+// the active Service to it and scales the current color to zero. If any step fails, the steps already done are
+// undone and traffic stays where it was.
+func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, error) {
+	rb := &rollback{in: in, t: newTracker(rollbackStages)}
+	rb.t.status.App, rb.t.status.Trigger = in.Spec.App.Name, in.Trigger
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return rb.t.status, nil }); err != nil {
+		return RollbackResult{}, err
+	}
+	spec.ApplyDefaults(&rb.in.Spec)
+	if err := rb.in.Spec.Validate(); err != nil {
+		err = temporal.NewNonRetryableApplicationError("invalid rollback input, nothing was changed: "+err.Error(), ErrInvalidRelease, nil)
+		rb.t.markUnrun(StateSkipped)
+		rb.t.status.Phase, rb.t.status.Error = PhaseRejected, err.Error()
+		return RollbackResult{}, err
+	}
+	s := rb.in.Spec
+	if want, got := WorkflowID(s.App.Name, s.Environments.Production.Namespace), workflow.GetInfo(ctx).WorkflowExecution.ID; got != want {
+		err := temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"workflow ID %q: a rollback of %s must run as workflow ID %q so it cannot overlap a release", got, s.App.Name, want),
+			ErrWrongWorkflowID, nil)
+		rb.t.markUnrun(StateSkipped)
+		rb.t.status.Phase, rb.t.status.Error = PhaseRejected, err.Error()
+		return RollbackResult{}, err
+	}
+
+	for _, st := range []struct {
+		name string
+		fn   func(workflow.Context) (string, error)
+	}{
+		{StageRollbackInspect, rb.inspect},
+		{StageRollbackScaleUp, rb.scaleUp},
+		{StageRollbackHealthCheck, rb.healthCheck},
+		{StageRollbackSwitch, rb.switchTraffic},
+		{StageRollbackScaleDown, rb.scaleDown},
+	} {
+		rb.t.start(ctx, st.name, "")
+		msg, err := st.fn(ctx)
+		if err != nil {
+			rb.t.end(ctx, st.name, StateFailed, err.Error())
+			rb.t.markUnrun(StateSkipped)
+			rb.t.status.Phase = PhaseRollingBack
+			failed := rb.saga.compensate(ctx, rb.t)
+			msg := fmt.Sprintf("rollback of %s failed at %s: %v", s.App.Name, st.name, err)
+			if len(failed) > 0 {
+				msg += fmt.Sprintf("; undoing it failed at %v: check the status query and the cluster", failed)
+				rb.t.status.Phase = PhaseFailed
+			} else {
+				msg += "; traffic was left where it was"
+				rb.t.status.Phase = PhaseRolledBack
+			}
+			rb.t.status.Error = msg
+			return RollbackResult{}, temporal.NewNonRetryableApplicationError(msg, ErrRollbackFailed, err)
+		}
+		rb.t.end(ctx, st.name, StateSucceeded, msg)
+	}
+	rb.t.status.Phase = PhaseSucceeded
+	return RollbackResult{
+		App: s.App.Name, FromColor: rb.current, ToColor: rb.target, ToVersion: rb.previous.Version,
+		ActiveColor: rb.target, Stages: rb.t.stagesCopy(),
+	}, nil
+}
+
+// inspect reads which color is live and whether the other one exists to go back to.
+func (rb *rollback) inspect(ctx workflow.Context) (string, error) {
+	s := rb.in.Spec
+	ns := s.Environments.Production.Namespace
+	actx := withShortActivity(ctx)
+	var active activities.ActiveColorResult
+	if err := workflow.ExecuteActivity(actx, k8s.ActiveColor,
+		activities.ServiceRef{Namespace: ns, Name: s.BlueGreen.ActiveService}).Get(ctx, &active); err != nil {
+		return "", err
+	}
+	if !active.Exists || (active.Color != activities.Blue && active.Color != activities.Green) {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"service %s/%s does not exist or selects no color: there is no release to roll back from", ns, s.BlueGreen.ActiveService),
+			activities.ErrNoPreviousColor, nil)
+	}
+	rb.current, rb.target = active.Color, activities.OtherColor(active.Color)
+	rb.t.status.PreviousColor, rb.t.status.NewColor, rb.t.status.ActiveColor = rb.current, rb.target, rb.current
+	if err := workflow.ExecuteActivity(actx, k8s.DescribeDeployment, activities.DeploymentRef{
+		Namespace: ns, Name: colorName(s.App.Name, rb.target)}).Get(ctx, &rb.previous); err != nil {
+		return "", err
+	}
+	if !rb.previous.Exists {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"deployment %s/%s does not exist: there is no previous color to roll back to", ns, colorName(s.App.Name, rb.target)),
+			activities.ErrNoPreviousColor, nil)
+	}
+	rb.t.status.Version = rb.previous.Version
+	rb.t.status.Image = rb.previous.Image
+	return fmt.Sprintf("live: %s; rolling back to %s (%s, %d replicas)", rb.current, rb.target, rb.previous.Image, rb.previous.Replicas), nil
+}
+
+// scaleUp brings the previous color back to the production replica count when it was scaled down, and waits
+// for it; the compensation scales it down again.
+func (rb *rollback) scaleUp(ctx workflow.Context) (string, error) {
+	s := rb.in.Spec
+	ns, name := s.Environments.Production.Namespace, colorName(s.App.Name, rb.target)
+	want := s.Environments.Production.Replicas
+	if rb.previous.Replicas == 0 {
+		rb.saga.add(StageRollbackScaleUp, "scale-down-"+rb.target, func(c workflow.Context) error {
+			return workflow.ExecuteActivity(withShortActivity(c), k8s.ScaleDeployment,
+				activities.ScaleInput{Namespace: ns, Name: name, Replicas: 0}).Get(c, nil)
+		})
+		if err := workflow.ExecuteActivity(withShortActivity(ctx), k8s.ScaleDeployment,
+			activities.ScaleInput{Namespace: ns, Name: name, Replicas: want}).Get(ctx, nil); err != nil {
+			return "", err
+		}
+	}
+	var rollout activities.RolloutResult
+	if err := workflow.ExecuteActivity(withRolloutWait(ctx, s.BlueGreen.ProgressDeadline.D()), k8s.WaitRollout,
+		activities.WaitRolloutInput{Namespace: ns, Name: name}).Get(ctx, &rollout); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s: %d/%d available", name, rollout.AvailableReplicas, rollout.Replicas), nil
+}
+
+// healthCheck points the preview Service at the previous color and runs the smoke checks through it.
+func (rb *rollback) healthCheck(ctx workflow.Context) (string, error) {
+	s := rb.in.Spec
+	ns := s.Environments.Production.Namespace
+	in := activities.ApplyServiceInput{Namespace: ns, Name: s.BlueGreen.PreviewService, App: s.App.Name, Color: rb.target, Port: s.Container.Port}
+	if err := workflow.ExecuteActivity(withShortActivity(ctx), k8s.ApplyService, in).Get(ctx, nil); err != nil {
+		return "", err
+	}
+	check := activities.SmokeCheckInput{
+		Namespace: ns, Service: s.BlueGreen.PreviewService, Port: s.Container.Port, Checks: s.Smoke.Checks,
+		Attempts: s.Smoke.Attempts, Interval: s.Smoke.Interval, Timeout: s.Smoke.Timeout,
+	}
+	var res activities.SmokeCheckResult
+	if err := workflow.ExecuteActivity(withSmokeChecks(ctx, check), probe.SmokeCheck, check).Get(ctx, &res); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d check(s) passed through %s/%s", len(check.Checks), ns, s.BlueGreen.PreviewService), nil
+}
+
+// switchTraffic points the active Service at the previous color; the compensation points it back.
+func (rb *rollback) switchTraffic(ctx workflow.Context) (string, error) {
+	s := rb.in.Spec
+	ns, svc := s.Environments.Production.Namespace, s.BlueGreen.ActiveService
+	current := rb.current
+	rb.saga.add(StageRollbackSwitch, "switch-back-to-"+current, func(c workflow.Context) error {
+		err := workflow.ExecuteActivity(withShortActivity(c), k8s.SwitchService,
+			activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name, Color: current}).Get(c, nil)
+		if err == nil {
+			rb.t.status.ActiveColor = current
+		}
+		return err
+	})
+	if err := workflow.ExecuteActivity(withShortActivity(ctx), k8s.SwitchService,
+		activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name, Color: rb.target}).Get(ctx, nil); err != nil {
+		return "", err
+	}
+	rb.t.status.ActiveColor = rb.target
+	return fmt.Sprintf("%s/%s now selects %s", ns, svc, rb.target), nil
+}
+
+// scaleDown scales the color rolled back from to zero, as rollback.sh does.
+func (rb *rollback) scaleDown(ctx workflow.Context) (string, error) {
+	s := rb.in.Spec
+	name := colorName(s.App.Name, rb.current)
+	var res activities.ScaleResult
+	if err := workflow.ExecuteActivity(withShortActivity(ctx), k8s.ScaleDeployment, activities.ScaleInput{
+		Namespace: s.Environments.Production.Namespace, Name: name, Replicas: 0}).Get(ctx, &res); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s scaled from %d to 0", name, res.Previous), nil
+}

@@ -1,0 +1,83 @@
+package workflows
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vektagraf/slipway/activities"
+)
+
+func rollbackInput() RollbackInput {
+	return RollbackInput{Spec: testSpec(), Reason: "latency regression", Trigger: Trigger{Actor: "alice"}}
+}
+
+// seedAfterRelease: green (v1.1.0) is live, blue (v1.0.0) was scaled to zero by the release.
+func seedAfterRelease(fc *fakeCluster) {
+	fc.seedLive("green", "v1.1.0")
+	fc.deployments[blueDep] = &fakeDeployment{image: "localhost/slipway/demo-app:v1.0.0", version: "v1.0.0", replicas: 0}
+}
+
+func TestRollbackScalesUpPreviousSwitchesAndScalesDownCurrent(t *testing.T) {
+	h := newHarness(t)
+	seedAfterRelease(h.fc)
+	h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
+	require.NoError(t, h.env.GetWorkflowError())
+
+	var res RollbackResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	require.Equal(t, RollbackResult{App: "demo-app", FromColor: "green", ToColor: "blue", ToVersion: "v1.0.0", ActiveColor: "blue", Stages: res.Stages}, res)
+	color, _ := h.fc.service(prodActive)
+	require.Equal(t, "blue", color)
+	require.Equal(t, int32(2), h.fc.deployment(blueDep).replicas)
+	require.Equal(t, int32(0), h.fc.deployment(greenDep).replicas)
+	// Scale up before switching, switch before scaling down (rollback.sh's order).
+	calls := h.fc.calls
+	require.Less(t, indexOf(calls, "ScaleDeployment "+blueDep+"=2"), indexOf(calls, "SwitchService "+prodActive+"=blue"))
+	require.Less(t, indexOf(calls, "SwitchService "+prodActive+"=blue"), indexOf(calls, "ScaleDeployment "+greenDep+"=0"))
+}
+
+func TestRollbackWithPreviousStillRunningDoesNotScaleIt(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("green", "v1.1.0")
+	h.fc.deployments[blueDep] = &fakeDeployment{image: "localhost/slipway/demo-app:v1.0.0", version: "v1.0.0", replicas: 2}
+	h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Equal(t, []string{"ScaleDeployment " + greenDep + "=0"}, h.fc.callsOf("ScaleDeployment"))
+}
+
+func TestRollbackWithNothingToGoBackTo(t *testing.T) {
+	t.Run("no active service", func(t *testing.T) {
+		h := newHarness(t)
+		h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
+		err := h.env.GetWorkflowError()
+		require.Equal(t, ErrRollbackFailed, errType(err))
+		require.Contains(t, err.Error(), "no release to roll back from")
+	})
+	t.Run("no previous deployment", func(t *testing.T) {
+		h := newHarness(t)
+		h.fc.seedLive("blue", "v1.0.0")
+		h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
+		err := h.env.GetWorkflowError()
+		require.Equal(t, ErrRollbackFailed, errType(err))
+		require.Contains(t, err.Error(), "demo-app-green does not exist")
+		require.Empty(t, h.fc.callsOf("SwitchService"))
+		require.Empty(t, h.fc.callsOf("ScaleDeployment"))
+	})
+}
+
+func TestRollbackHealthCheckFailureLeavesTrafficAndUndoesScaleUp(t *testing.T) {
+	h := newHarness(t)
+	seedAfterRelease(h.fc)
+	h.fc.failNext("SmokeCheck", prodPreview, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
+	h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrRollbackFailed, errType(err))
+	require.Contains(t, err.Error(), "traffic was left where it was")
+	color, _ := h.fc.service(prodActive)
+	require.Equal(t, "green", color)
+	require.Equal(t, int32(0), h.fc.deployment(blueDep).replicas, "the scale-up is undone")
+	require.Equal(t, int32(2), h.fc.deployment(greenDep).replicas)
+	require.Equal(t, PhaseRolledBack, h.status(t).Phase)
+}
