@@ -1,0 +1,36 @@
+# Slipway: `make demo` runs a release end to end on this machine, `make test` runs every test.
+# Both build what they need first (third-party tools once, into ~/.cache/slipway; see scripts/tools.sh).
+SHELL := bash
+GO ?= go
+BIN := bin
+
+.PHONY: all build tools test unit integration demo down replay-histories clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./worker ./starter ./cmd/demoapp ./cmd/localpods
+
+tools:
+	scripts/tools.sh all
+
+## test: unit tests, then integration tests against a real Temporal dev server and a real local cluster,
+## then the demo itself (on its own ports).
+test:
+	scripts/test.sh all
+
+unit:
+	scripts/test.sh unit
+
+integration:
+	scripts/test.sh integration
+
+## demo: start Temporal + Web UI, a local cluster and a worker; run a good and a bad release. `make down` stops it.
+demo: build
+	scripts/demo.sh up
+
+down:
+	scripts/demo.sh down
+
+clean:
+	rm -rf $(BIN)

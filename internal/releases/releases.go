@@ -1,0 +1,230 @@
+// Package releases is the client side of Slipway: starting a release or a rollback with the one-at-a-time
+// guarantee, following it, querying and aborting it. The starter binary is a thin command line over it, and the
+// integration tests drive releases through it exactly as CI does.
+package releases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/vektagraf/slipway/internal/spec"
+	"github.com/vektagraf/slipway/workflows"
+)
+
+// Client starts and follows releases. WebUI is the base URL of the Temporal Web UI (for links), Namespace the
+// Temporal namespace the client is connected to.
+type Client struct {
+	Temporal  client.Client
+	Namespace string
+	WebUI     string
+	TaskQueue string
+}
+
+// Run identifies one workflow run a command started or attached to.
+type Run struct {
+	ID       string `json:"workflowId"`
+	RunID    string `json:"runId"`
+	Attached bool   `json:"attached"`
+	URL      string `json:"url"`
+}
+
+// ConflictError says another release (or rollback) of the same app and environment is running; starting
+// another would race it for the same Deployments and Services.
+type ConflictError struct {
+	WorkflowID, RunID, Kind, Version, URL string
+}
+
+func (e *ConflictError) Error() string {
+	what := e.Kind
+	if e.Version != "" {
+		what += " " + e.Version
+	}
+	return fmt.Sprintf("another %s is running as workflow %s (run %s, %s): wait for it to finish or abort it (starter abort), then start again",
+		what, e.WorkflowID, e.RunID, e.URL)
+}
+
+// ErrNotRunning is returned when a command needs a running release and there is none.
+var ErrNotRunning = errors.New("no release or rollback is running for this app")
+
+// PrepareRelease applies defaults and validates the spec and version: the same checks the workflow makes, done
+// first so bad input never starts a workflow.
+func PrepareRelease(in *workflows.ReleaseInput) error {
+	spec.ApplyDefaults(&in.Spec)
+	var errs []error
+	if err := in.Spec.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := spec.ValidateVersion(in.Version); err != nil {
+		errs = append(errs, fmt.Errorf("--version: %w", err))
+	} else if len(errs) == 0 {
+		if _, err := spec.ImageRef(in.Spec.Image.Repository, in.Version); err != nil {
+			errs = append(errs, fmt.Errorf("image: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Client) taskQueue() string {
+	if c.TaskQueue != "" {
+		return c.TaskQueue
+	}
+	return workflows.TaskQueue
+}
+
+// StartRelease validates the input and starts a release. If a release of the same version is already running
+// (a CI job retried), it attaches to it instead; any other running release or rollback is a *ConflictError.
+func (c *Client) StartRelease(ctx context.Context, in workflows.ReleaseInput) (Run, error) {
+	if err := PrepareRelease(&in); err != nil {
+		return Run{}, err
+	}
+	id := workflows.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
+	return c.start(ctx, id, workflows.ReleaseWorkflowName, "release", in.Version, in)
+}
+
+// StartRollback validates the spec and starts a rollback; a running rollback is attached to, a running
+// release is a *ConflictError (abort it instead: an abort rolls a release back).
+func (c *Client) StartRollback(ctx context.Context, in workflows.RollbackInput) (Run, error) {
+	spec.ApplyDefaults(&in.Spec)
+	if err := in.Spec.Validate(); err != nil {
+		return Run{}, err
+	}
+	id := workflows.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
+	return c.start(ctx, id, workflows.RollbackWorkflowName, "rollback", "", in)
+}
+
+func (c *Client) start(ctx context.Context, id, workflowType, kind, version string, input any) (Run, error) {
+	opts := client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                c.taskQueue(),
+		Memo:                                     map[string]any{workflows.MemoKind: kind, workflows.MemoVersion: version},
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}
+	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflowType, input)
+	if err == nil {
+		return Run{ID: id, RunID: run.GetRunID(), URL: c.URL(id, run.GetRunID())}, nil
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		return Run{}, fmt.Errorf("start %s: %w", kind, err)
+	}
+	running, err := c.describe(ctx, id)
+	if err != nil {
+		return Run{}, err
+	}
+	if running.Kind == kind && running.Version == version {
+		return Run{ID: id, RunID: running.RunID, Attached: true, URL: c.URL(id, running.RunID)}, nil
+	}
+	running.URL = c.URL(id, running.RunID)
+	return Run{}, running
+}
+
+// describe reads the running workflow's kind and version from its memo.
+func (c *Client) describe(ctx context.Context, id string) (*ConflictError, error) {
+	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, fmt.Errorf("describe running workflow %s: %w", id, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	out := &ConflictError{WorkflowID: id, RunID: info.GetExecution().GetRunId(), Kind: "workflow"}
+	dc := converter.GetDefaultDataConverter()
+	fields := info.GetMemo().GetFields()
+	if p, ok := fields[workflows.MemoKind]; ok {
+		_ = dc.FromPayload(p, &out.Kind)
+	}
+	if p, ok := fields[workflows.MemoVersion]; ok {
+		_ = dc.FromPayload(p, &out.Version)
+	}
+	return out, nil
+}
+
+// URL links to the run in the Temporal Web UI.
+func (c *Client) URL(id, runID string) string {
+	if c.WebUI == "" {
+		return ""
+	}
+	ns := c.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", c.WebUI,
+		url.PathEscape(ns), url.PathEscape(id), url.PathEscape(runID))
+}
+
+// Status queries a run's status; runID "" means the latest run of the ID.
+func (c *Client) Status(ctx context.Context, id, runID string) (workflows.Status, error) {
+	var st workflows.Status
+	v, err := c.Temporal.QueryWorkflow(ctx, id, runID, workflows.QueryStatus)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return st, fmt.Errorf("workflow %s: no such release or rollback", id)
+		}
+		return st, fmt.Errorf("query status of %s: %w", id, err)
+	}
+	if err := v.Get(&st); err != nil {
+		return st, fmt.Errorf("decode status of %s: %w", id, err)
+	}
+	return st, nil
+}
+
+// Abort signals the running release of an app to stop and roll back.
+func (c *Client) Abort(ctx context.Context, id string, req workflows.AbortRequest) (Run, error) {
+	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return Run{}, ErrNotRunning
+		}
+		return Run{}, fmt.Errorf("describe %s: %w", id, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return Run{}, ErrNotRunning
+	}
+	runID := info.GetExecution().GetRunId()
+	if err := c.Temporal.SignalWorkflow(ctx, id, runID, workflows.SignalAbort, req); err != nil {
+		return Run{}, fmt.Errorf("signal abort to %s: %w", id, err)
+	}
+	return Run{ID: id, RunID: runID, URL: c.URL(id, runID)}, nil
+}
+
+// Follow calls onStatus whenever the run's status changes and returns the run's outcome: nil when it
+// succeeded, its error otherwise. It follows the run's history with a long poll (no polling loop) and queries
+// the status after each workflow task; a query that fails (no worker yet) is skipped, not fatal.
+func (c *Client) Follow(ctx context.Context, run Run, result any, onStatus func(workflows.Status)) error {
+	iter := c.Temporal.GetWorkflowHistory(ctx, run.ID, run.RunID, true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return fmt.Errorf("follow %s: %w", run.ID, err)
+		}
+		if onStatus == nil || ev.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			continue
+		}
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := c.Status(qctx, run.ID, run.RunID)
+		cancel()
+		if err == nil {
+			onStatus(st)
+		}
+	}
+	err := c.Temporal.GetWorkflow(ctx, run.ID, run.RunID).Get(ctx, result)
+	if onStatus != nil {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if st, qerr := c.Status(qctx, run.ID, run.RunID); qerr == nil {
+			onStatus(st)
+		}
+		cancel()
+	}
+	return err
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# demo.sh - Slipway end to end on this machine, with real parts:
+#   the Temporal dev server + Web UI, a real Kubernetes control plane on loopback (etcd, kube-apiserver,
+#   controller-manager, scheduler, KWOK), localpods running the demo app for every pod, and the worker;
+#   then three releases through the starter: v1.0.0 (first, goes to blue), v1.1.0 (switches to green) and
+#   v1.2.0-broken (fails its preview checks and rolls back: traffic stays on green).
+#
+#   scripts/demo.sh up     start everything (fresh cluster; Temporal keeps its history) and run the releases;
+#                          everything stays up so you can look around; `scripts/demo.sh down` stops it
+#   scripts/demo.sh down   stop the worker, localpods, the cluster and the Temporal server
+#
+# Ports and directories come from the same variables the other scripts read (SLIPWAY_TEMPORAL_PORT,
+# SLIPWAY_TEMPORAL_UI_PORT, SLIPWAY_K8S_PORT_BASE, SLIPWAY_K8S_DIR, SLIPWAY_TEMPORAL_DIR), plus
+# SLIPWAY_DEMO_DIR for the worker's and localpods' logs and pids (default ~/.cache/slipway/demo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+CACHE=${SLIPWAY_CACHE:-$HOME/.cache/slipway}
+DIR=${SLIPWAY_DEMO_DIR:-$CACHE/demo}
+export SLIPWAY_K8S_DIR=${SLIPWAY_K8S_DIR:-$CACHE/cluster}
+PORT=${SLIPWAY_TEMPORAL_PORT:-7233}
+UI_PORT=${SLIPWAY_TEMPORAL_UI_PORT:-8233}
+SPEC=examples/demo/slipway.yaml
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+stop_pid() { # name: stop a process this script started, by its pid file
+  local f=$DIR/$1.pid p
+  [[ -s $f ]] || return 0
+  p=$(cat "$f")
+  if kill -0 "$p" 2>/dev/null; then
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+down() {
+  stop_pid worker
+  stop_pid localpods
+  scripts/cluster-down.sh >/dev/null 2>&1 || true
+  scripts/temporal-dev.sh stop || true
+}
+
+wait_file() { # path seconds
+  for _ in $(seq 1 $(($2 * 10))); do [[ -s $1 ]] && return 0; sleep 0.1; done
+  echo "demo: timed out waiting for $1" >&2
+  return 1
+}
+
+up() {
+  say "tools (built once into $CACHE; the first run takes a while)"
+  scripts/tools.sh all
+  go build -o bin/ ./worker ./starter ./cmd/demoapp ./cmd/localpods
+  mkdir -p "$DIR"
+  stop_pid worker
+  stop_pid localpods
+
+  say "Temporal dev server and Web UI"
+  scripts/temporal-dev.sh start >/dev/null
+  export TEMPORAL_ADDRESS=127.0.0.1:$PORT SLIPWAY_WEB_UI=http://127.0.0.1:$UI_PORT
+
+  say "local Kubernetes control plane (fresh)"
+  scripts/cluster-down.sh >/dev/null 2>&1 || true
+  KUBECONFIG=$(SLIPWAY_K8S_NAMESPACES="demo-staging demo-production" scripts/cluster-up.sh | tail -n 1)
+  export KUBECONFIG
+
+  say "localpods (runs bin/demoapp for every pod of localhost/slipway/demo-app) and the worker"
+  rm -f "$DIR/localpods.addr"
+  bin/localpods --kubeconfig "$KUBECONFIG" --program "localhost/slipway/demo-app=$REPO/bin/demoapp" \
+    --addr-file "$DIR/localpods.addr" > "$DIR/localpods.log" 2>&1 &
+  echo $! > "$DIR/localpods.pid"
+  wait_file "$DIR/localpods.addr" 30
+  PROXY=http://$(cat "$DIR/localpods.addr")
+  SLIPWAY_PROBE_PROXY_URL=$PROXY bin/worker --kubeconfig "$KUBECONFIG" > "$DIR/worker.log" 2>&1 &
+  echo $! > "$DIR/worker.pid"
+
+  say "release v1.0.0 (first release: blue)"
+  bin/starter release --spec "$SPEC" --version v1.0.0 --actor demo --wait
+
+  say "release v1.1.0 (blue -> green; blue scaled down after the delay)"
+  bin/starter release --spec "$SPEC" --version v1.1.0 --actor demo --wait
+
+  say "release v1.2.0-broken (fails its preview checks: rolls back, traffic stays on green)"
+  if bin/starter release --spec "$SPEC" --version v1.2.0-broken --actor demo --wait; then
+    echo "demo: the broken release succeeded; it should have rolled back" >&2
+    exit 1
+  fi
+
+  say "what users get now, through the active Service"
+  local version
+  version=$(curl -sS --max-time 5 "$PROXY/api/v1/namespaces/demo-production/services/demo-app-active:8080/proxy/version")
+  echo "$version"
+  if [[ $version != *v1.1.0* ]]; then
+    echo "demo: expected v1.1.0 to be serving after the rollback" >&2
+    exit 1
+  fi
+  cat <<EOF
+
+Slipway demo is up.
+  Web UI:      http://127.0.0.1:$UI_PORT/namespaces/default/workflows
+  status:      TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS bin/starter status --spec $SPEC
+  the app:     curl $PROXY/api/v1/namespaces/demo-production/services/demo-app-active:8080/proxy/version
+  kubectl:     KUBECONFIG=$KUBECONFIG kubectl get deploy,svc -n demo-production
+  logs:        $DIR/worker.log, $DIR/localpods.log
+  stop it all: make down
+EOF
+}
+
+case ${1:-up} in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: scripts/demo.sh up|down" >&2; exit 2 ;;
+esac

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# test.sh - the whole test suite, as `make test` and CI run it.
+#
+#   scripts/test.sh all           unit + integration + demo
+#   scripts/test.sh unit          go vet and the unit tests (no servers)
+#   scripts/test.sh integration   tests/integration against a real Temporal dev server and a real local
+#                                 control plane (built once by scripts/tools.sh, cached in ~/.cache/slipway)
+#   scripts/test.sh demo          `scripts/demo.sh up` on ports of its own, then `down`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+
+phase=${1:-all}
+T0=$(date +%s)
+say() { echo "== [test +$(( $(date +%s) - T0 ))s] $*"; }
+
+unit() {
+  say "go vet"
+  go vet ./...
+  go vet -tags integration ./tests/...
+  say "unit tests"
+  go test -count=1 ./...
+}
+
+integration() {
+  say "tools (built once, then cached)"
+  scripts/tools.sh temporal cluster
+  say "integration tests (real Temporal dev server, real kube-apiserver/etcd/controllers + KWOK)"
+  go test -count=1 -tags integration -timeout 30m ./tests/integration/
+}
+
+demo() {
+  say "demo (make demo's script on ports of its own)"
+  local dir
+  dir=$(mktemp -d /tmp/slipway-demo-test.XXXXXX)
+  export SLIPWAY_DEMO_DIR=$dir SLIPWAY_TEMPORAL_DIR=$dir/temporal SLIPWAY_K8S_DIR=$dir/cluster \
+    SLIPWAY_TEMPORAL_PORT=17233 SLIPWAY_TEMPORAL_UI_PORT=18233 SLIPWAY_K8S_PORT_BASE=26440
+  trap 'scripts/demo.sh down >/dev/null 2>&1 || true; rm -rf "$dir"' RETURN
+  go build -o bin/ ./worker ./starter ./cmd/demoapp ./cmd/localpods
+  scripts/demo.sh up
+  scripts/demo.sh down
+}
+
+case $phase in
+  all) unit; integration; demo ;;
+  unit) unit ;;
+  integration) integration ;;
+  demo) demo ;;
+  *) echo "usage: scripts/test.sh [all|unit|integration|demo]" >&2; exit 2 ;;
+esac
+say "done: $phase"

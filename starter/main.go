@@ -1,0 +1,371 @@
+// Command starter is what CI and people call to drive releases:
+//
+//	starter release  --spec deploy/slipway.yaml --version v1.2.3 [--wait]
+//	starter status   --spec deploy/slipway.yaml
+//	starter abort    --spec deploy/slipway.yaml --reason "wrong build"
+//	starter rollback --spec deploy/slipway.yaml --reason "latency regression" [--wait]
+//	starter input    --spec deploy/slipway.yaml --version v1.2.3   (prints release.json for `temporal workflow start`)
+//
+// Exit codes: 0 done (or started, without --wait); 1 the release or rollback failed or was rolled back;
+// 2 bad input, nothing started; 3 another release of the app is running; 4 Temporal unreachable or other error.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/vektagraf/slipway/internal/config"
+	"github.com/vektagraf/slipway/internal/releases"
+	"github.com/vektagraf/slipway/internal/spec"
+	"github.com/vektagraf/slipway/workflows"
+)
+
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitConflict = 3
+	exitError    = 4
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: starter <command> [flags]
+
+commands:
+  release   start a release of one version (attaches to a running release of the same version)
+  status    show the stages of the running or last release or rollback
+  abort     stop the running release at the next safe point and roll it back
+  rollback  put production back on the previous color
+  input     print the JSON input of a release, for 'temporal workflow start --input @release.json'
+
+Temporal is reached through TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE (default
+"default"); Web UI links use SLIPWAY_WEB_UI (default http://127.0.0.1:8233). Run 'starter <command> -h'
+for a command's flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd := &command{name: args[0], stdout: stdout, stderr: stderr}
+	switch args[0] {
+	case "release":
+		return cmd.release(ctx, args[1:])
+	case "status":
+		return cmd.status(ctx, args[1:])
+	case "abort":
+		return cmd.abort(ctx, args[1:])
+	case "rollback":
+		return cmd.rollback(ctx, args[1:])
+	case "input":
+		return cmd.input(args[1:])
+	default:
+		fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+}
+
+type command struct {
+	name           string
+	stdout, stderr io.Writer
+	fs             *flag.FlagSet
+	specPath       string
+	actor          string
+}
+
+func (c *command) flags() *flag.FlagSet {
+	c.fs = flag.NewFlagSet("starter "+c.name, flag.ContinueOnError)
+	c.fs.SetOutput(c.stderr)
+	c.fs.StringVar(&c.specPath, "spec", "deploy/slipway.yaml", "path of the release spec")
+	c.fs.StringVar(&c.actor, "actor", firstEnv("GITHUB_ACTOR", "USER"), "who is asking (recorded in the release)")
+	return c.fs
+}
+
+func (c *command) parse(args []string) bool {
+	if err := c.fs.Parse(args); err != nil {
+		return false
+	}
+	if c.fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "starter %s: unexpected argument %q (flags go before nothing else)\n", c.name, c.fs.Arg(0))
+		return false
+	}
+	return true
+}
+
+func (c *command) fail(code int, format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "starter %s: %s\n", c.name, fmt.Sprintf(format, args...))
+	return code
+}
+
+func (c *command) loadSpec() (*spec.Spec, int) {
+	s, err := spec.Load(c.specPath)
+	if err != nil {
+		return nil, c.fail(exitUsage, "%v", err)
+	}
+	return s, exitOK
+}
+
+func (c *command) dial() (*releases.Client, func(), int) {
+	cfg := config.FromEnv()
+	opts, err := cfg.ClientOptions(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, nil, c.fail(exitUsage, "%v", err)
+	}
+	tc, err := client.Dial(opts)
+	if err != nil {
+		return nil, nil, c.fail(exitError, "connect to Temporal at %s: %v (is the server up? see TEMPORAL_ADDRESS)", cfg.Address, err)
+	}
+	return &releases.Client{Temporal: tc, Namespace: cfg.Namespace, WebUI: cfg.WebUI}, tc.Close, exitOK
+}
+
+func (c *command) trigger() workflows.Trigger {
+	t := workflows.Trigger{Actor: c.actor, Source: "starter", Commit: os.Getenv("GITHUB_SHA")}
+	if os.Getenv("GITHUB_ACTIONS") == "true" {
+		t.Source = "github-actions"
+		if s, r, id := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID"); s != "" && r != "" && id != "" {
+			t.RunURL = fmt.Sprintf("%s/%s/actions/runs/%s", s, r, id)
+		}
+	}
+	return t
+}
+
+func (c *command) release(ctx context.Context, args []string) int {
+	fs := c.flags()
+	version := fs.String("version", "", "version to release: semver (v1.2.3) or a git commit SHA; becomes the image tag")
+	wait := fs.Bool("wait", false, "stream stage progress and exit with the release's outcome")
+	commit := fs.String("commit", "", "source commit (default $GITHUB_SHA)")
+	if !c.parse(args) {
+		return exitUsage
+	}
+	s, code := c.loadSpec()
+	if s == nil {
+		return code
+	}
+	in := workflows.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
+	if *commit != "" {
+		in.Trigger.Commit = *commit
+	}
+	if *version == "" {
+		return c.fail(exitUsage, "--version: required (for example --version v1.2.3)")
+	}
+	if err := releases.PrepareRelease(&in); err != nil {
+		return c.fail(exitUsage, "%v\nnothing was started", err)
+	}
+	rc, closeFn, code := c.dial()
+	if rc == nil {
+		return code
+	}
+	defer closeFn()
+	run, err := rc.StartRelease(ctx, in)
+	if code := c.startError(err); code != exitOK {
+		return code
+	}
+	c.printRun("release "+in.Version+" of "+in.Spec.App.Name, run)
+	if !*wait {
+		return exitOK
+	}
+	var res workflows.ReleaseResult
+	return c.follow(ctx, rc, run, &res)
+}
+
+func (c *command) rollback(ctx context.Context, args []string) int {
+	fs := c.flags()
+	reason := fs.String("reason", "manual rollback", "why (recorded in the rollback)")
+	wait := fs.Bool("wait", false, "stream stage progress and exit with the rollback's outcome")
+	if !c.parse(args) {
+		return exitUsage
+	}
+	s, code := c.loadSpec()
+	if s == nil {
+		return code
+	}
+	rc, closeFn, code := c.dial()
+	if rc == nil {
+		return code
+	}
+	defer closeFn()
+	run, err := rc.StartRollback(ctx, workflows.RollbackInput{Spec: *s, Reason: *reason, Trigger: c.trigger()})
+	if code := c.startError(err); code != exitOK {
+		return code
+	}
+	c.printRun("rollback of "+s.App.Name, run)
+	if !*wait {
+		return exitOK
+	}
+	var res workflows.RollbackResult
+	return c.follow(ctx, rc, run, &res)
+}
+
+func (c *command) startError(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var conflict *releases.ConflictError
+	if errors.As(err, &conflict) {
+		return c.fail(exitConflict, "%v", err)
+	}
+	var fieldErrs spec.FieldErrors
+	if errors.As(err, &fieldErrs) {
+		return c.fail(exitUsage, "%v\nnothing was started", err)
+	}
+	return c.fail(exitError, "%v", err)
+}
+
+func (c *command) printRun(what string, run releases.Run) {
+	verb := "started"
+	if run.Attached {
+		verb = "attached to running"
+	}
+	fmt.Fprintf(c.stdout, "%s %s\n  workflow ID: %s\n  run ID:      %s\n", verb, what, run.ID, run.RunID)
+	if run.URL != "" {
+		fmt.Fprintf(c.stdout, "  Web UI:      %s\n", run.URL)
+	}
+}
+
+// follow streams stage changes until the run ends and maps its outcome to the exit code.
+func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.Run, result any) int {
+	seen := map[string]string{}
+	err := rc.Follow(ctx, run, result, func(st workflows.Status) {
+		for _, s := range append(append([]workflows.Stage(nil), st.Stages...), st.Compensations...) {
+			key := s.Name + "|" + string(s.State) + "|" + s.Message
+			if seen[s.Name] == key || s.State == workflows.StatePending {
+				continue
+			}
+			seen[s.Name] = key
+			line := fmt.Sprintf("  %-20s %-11s", s.Name, s.State)
+			if s.Message != "" {
+				line += " " + oneLine(s.Message)
+			}
+			fmt.Fprintln(c.stdout, strings.TrimRight(line, " "))
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return c.fail(exitError, "stopped waiting; the workflow goes on: %s", run.URL)
+		}
+		return c.fail(exitFailed, "%v", err)
+	}
+	out, _ := json.MarshalIndent(result, "", "  ")
+	fmt.Fprintf(c.stdout, "done: %s\n", out)
+	return exitOK
+}
+
+func (c *command) status(ctx context.Context, args []string) int {
+	fs := c.flags()
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	if !c.parse(args) {
+		return exitUsage
+	}
+	s, code := c.loadSpec()
+	if s == nil {
+		return code
+	}
+	rc, closeFn, code := c.dial()
+	if rc == nil {
+		return code
+	}
+	defer closeFn()
+	id := workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace)
+	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := rc.Status(qctx, id, "")
+	if err != nil {
+		return c.fail(exitError, "%v", err)
+	}
+	if *asJSON {
+		out, _ := json.MarshalIndent(st, "", "  ")
+		fmt.Fprintln(c.stdout, string(out))
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "%s %s: %s (active color %q)\n", st.App, st.Version, st.Phase, st.ActiveColor)
+	for _, stg := range st.Stages {
+		fmt.Fprintf(c.stdout, "  %-20s %-11s %s\n", stg.Name, stg.State, oneLine(stg.Message))
+	}
+	for _, stg := range st.Compensations {
+		fmt.Fprintf(c.stdout, "  undo %-15s %-11s %s\n", stg.Name, stg.State, oneLine(stg.Message))
+	}
+	if st.Error != "" {
+		fmt.Fprintf(c.stdout, "  error: %s\n", st.Error)
+	}
+	return exitOK
+}
+
+func (c *command) abort(ctx context.Context, args []string) int {
+	fs := c.flags()
+	reason := fs.String("reason", "", "why (required; recorded in the release)")
+	if !c.parse(args) {
+		return exitUsage
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return c.fail(exitUsage, "--reason: required, e.g. --reason \"wrong build\"")
+	}
+	s, code := c.loadSpec()
+	if s == nil {
+		return code
+	}
+	rc, closeFn, code := c.dial()
+	if rc == nil {
+		return code
+	}
+	defer closeFn()
+	run, err := rc.Abort(ctx, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace),
+		workflows.AbortRequest{Reason: *reason, By: c.actor})
+	if err != nil {
+		return c.fail(exitError, "%v", err)
+	}
+	fmt.Fprintf(c.stdout, "abort sent to %s (run %s); it rolls back at the next safe point\n  Web UI: %s\n", run.ID, run.RunID, run.URL)
+	return exitOK
+}
+
+func (c *command) input(args []string) int {
+	fs := c.flags()
+	version := fs.String("version", "", "version to release")
+	if !c.parse(args) {
+		return exitUsage
+	}
+	s, code := c.loadSpec()
+	if s == nil {
+		return code
+	}
+	in := workflows.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
+	if err := releases.PrepareRelease(&in); err != nil {
+		return c.fail(exitUsage, "%v", err)
+	}
+	out, _ := json.MarshalIndent(in, "", "  ")
+	fmt.Fprintln(c.stdout, string(out))
+	fmt.Fprintf(c.stderr, "start it with: temporal workflow start --task-queue %s --type %s --workflow-id %s --input @release.json\n",
+		workflows.TaskQueue, workflows.ReleaseWorkflowName, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace))
+	return exitOK
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func firstEnv(keys ...string) string {
+	for _, k := range keys {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}

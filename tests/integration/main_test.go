@@ -1,0 +1,208 @@
+//go:build integration
+
+// Package integration runs releases end to end against real parts: the Temporal dev server (the CLI binary
+// built by scripts/tools.sh), a real control plane on loopback (etcd, kube-apiserver, controller-manager,
+// scheduler, KWOK) started by scripts/cluster-up.sh, and localpods running the demo app for every pod.
+// Run it with `scripts/test.sh integration` (or `go test -tags integration ./tests/integration/`).
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/localpods"
+	"github.com/vektagraf/slipway/internal/releases"
+	"github.com/vektagraf/slipway/workflows"
+)
+
+// demoImage is the repository localpods runs the demo app for.
+const demoImage = "localhost/slipway/demo-app"
+
+// inProcessQueue is the task queue of the worker TestMain runs in this process; tests that need a worker
+// process of their own (to kill it) use other queues.
+const inProcessQueue = "slipway-it"
+
+var h struct {
+	repo       string
+	bin        string // worker, starter, demoapp binaries built for this run
+	temporal   client.Client
+	hostPort   string
+	clusterDir string
+	kubeconfig string
+	restCfg    *rest.Config
+	cs         kubernetes.Interface
+	proxyURL   string // localpods' service-proxy server
+	releases   *releases.Client
+}
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration setup:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		return 1, err
+	}
+	h.repo = repo
+	work, err := os.MkdirTemp("", "slipway-it-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(work)
+
+	h.bin = filepath.Join(work, "bin")
+	if out, err := run(repo, nil, "go", "build", "-o", h.bin+"/", "./worker", "./starter", "./cmd/demoapp"); err != nil {
+		return 1, fmt.Errorf("build binaries: %v %s", err, out)
+	}
+	temporalBin, err := run(repo, nil, "scripts/tools.sh", "path", "temporal")
+	if err != nil {
+		return 1, err
+	}
+
+	// Temporal dev server: the real CLI binary, SQLite with WAL, on a free port.
+	port, err := freePort()
+	if err != nil {
+		return 1, err
+	}
+	h.hostPort = "127.0.0.1:" + strconv.Itoa(port)
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  lastLine(temporalBin),
+		ClientOptions: &client.Options{HostPort: h.hostPort, Logger: tlog.NewStructuredLogger(logger)},
+		DBFilename:    filepath.Join(work, "temporal.db"),
+		LogLevel:      "error",
+		ExtraArgs:     []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"},
+		Stdout:        os.Stderr,
+		Stderr:        os.Stderr,
+	})
+	if err != nil {
+		return 1, fmt.Errorf("start Temporal dev server: %w", err)
+	}
+	defer srv.Stop()
+	h.temporal = srv.Client()
+
+	// The control plane, on ports of its own so a running `make demo` cluster is left alone.
+	h.clusterDir = filepath.Join(work, "cluster")
+	clusterEnv := []string{"SLIPWAY_K8S_DIR=" + h.clusterDir, "SLIPWAY_K8S_PORT_BASE=" + envOr("SLIPWAY_IT_PORT_BASE", "36440")}
+	out, err := run(repo, clusterEnv, "scripts/cluster-up.sh")
+	if err != nil {
+		return 1, err
+	}
+	defer func() {
+		if out, err := run(repo, append(clusterEnv, "SLIPWAY_K8S_FAST_DOWN=1"), "scripts/cluster-down.sh"); err != nil {
+			fmt.Fprintf(os.Stderr, "cluster-down: %v %s\n", err, out)
+		}
+	}()
+	h.kubeconfig = lastLine(out)
+	h.restCfg, err = clientcmd.BuildConfigFromFlags("", h.kubeconfig)
+	if err != nil {
+		return 1, err
+	}
+	h.restCfg.QPS, h.restCfg.Burst = 100, 200
+	h.cs, err = kubernetes.NewForConfig(h.restCfg)
+	if err != nil {
+		return 1, err
+	}
+
+	// localpods in this process: it runs the demo app for every Running pod and routes service-proxy URLs.
+	runner := localpods.New(h.cs, map[string]string{demoImage: filepath.Join(h.bin, "demoapp")}, logger)
+	runErr := make(chan error, 1)
+	go func() { runErr <- runner.Run(ctx) }()
+	if err := runner.WaitForSync(ctx); err != nil {
+		return 1, fmt.Errorf("localpods sync: %w", err)
+	}
+	defer func() {
+		cancel()
+		<-runErr
+	}()
+	proxy := httptest.NewServer(runner.Handler())
+	defer proxy.Close()
+	h.proxyURL = proxy.URL
+
+	// An in-process worker, wired exactly as cmd worker wires it.
+	prober, err := activities.NewProber(h.restCfg, activities.ProbeModeProxy, h.proxyURL)
+	if err != nil {
+		return 1, err
+	}
+	w := worker.New(h.temporal, inProcessQueue, worker.Options{DisableRegistrationAliasing: true})
+	workflows.Register(w)
+	activities.Register(w, &activities.Kubernetes{Client: h.cs}, prober)
+	if err := w.Start(); err != nil {
+		return 1, fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+
+	h.releases = &releases.Client{Temporal: h.temporal, Namespace: "default", WebUI: "http://127.0.0.1:8233", TaskQueue: inProcessQueue}
+	return m.Run(), nil
+}
+
+// run executes a command in dir and returns its stdout; on failure the error carries stderr too.
+func run(dir string, env []string, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %v: %w\n%s", name, args, err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// deadline bounds every wait in a test.
+func deadline(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,185 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releases"
+	"github.com/vektagraf/slipway/internal/spec"
+	"github.com/vektagraf/slipway/workflows"
+)
+
+// appSpec loads the demo's spec and gives it namespaces of its own (created here), so tests never share
+// Deployments, Services or workflow IDs.
+func appSpec(t *testing.T, prefix string) spec.Spec {
+	t.Helper()
+	s, err := spec.Load(filepath.Join(h.repo, "examples/demo/slipway.yaml"))
+	require.NoError(t, err)
+	s.Environments.Staging.Namespace = prefix + "-staging"
+	s.Environments.Production.Namespace = prefix + "-production"
+	s.BlueGreen.ScaleDownDelay = spec.Duration(2 * time.Second)
+	s.Smoke.Interval = spec.Duration(500 * time.Millisecond)
+	for _, ns := range []string{s.Environments.Staging.Namespace, s.Environments.Production.Namespace} {
+		_, err := h.cs.CoreV1().Namespaces().Create(context.Background(),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		if !apierrors.IsAlreadyExists(err) {
+			require.NoError(t, err)
+		}
+	}
+	return *s
+}
+
+// release starts a release through the same client the starter uses and waits for its outcome.
+func release(t *testing.T, rc *releases.Client, s spec.Spec, version string) (workflows.ReleaseResult, releases.Run, error) {
+	t.Helper()
+	ctx := deadline(t, 3*time.Minute)
+	run, err := rc.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: version, Trigger: workflows.Trigger{Actor: t.Name(), Source: "test"}})
+	require.NoError(t, err)
+	var res workflows.ReleaseResult
+	err = rc.Follow(ctx, run, &res, nil)
+	return res, run, err
+}
+
+func selectorColor(t *testing.T, ns, svc string) string {
+	t.Helper()
+	got, err := h.cs.CoreV1().Services(ns).Get(context.Background(), svc, metav1.GetOptions{})
+	require.NoError(t, err)
+	return got.Spec.Selector[activities.LabelColor]
+}
+
+type deploymentView struct {
+	Image                   string
+	Replicas, ReadyReplicas int32
+}
+
+func deploymentOf(t *testing.T, ns, name string) deploymentView {
+	t.Helper()
+	d, err := h.cs.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(t, err)
+	return deploymentView{Image: d.Spec.Template.Spec.Containers[0].Image, Replicas: *d.Spec.Replicas, ReadyReplicas: d.Status.ReadyReplicas}
+}
+
+// viaService GETs a path through a Service the way smoke checks do (localpods' service proxy).
+func viaService(t *testing.T, ns, svc, path string) (int, string) {
+	t.Helper()
+	url := fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s:8080/proxy%s", h.proxyURL, ns, svc, path)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func appErrType(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type()
+	}
+	return ""
+}
+
+func TestGoodReleasesSwitchColorsAndScaleDownTheOldOne(t *testing.T) {
+	s := appSpec(t, "good")
+	prod := s.Environments.Production.Namespace
+
+	res, _, err := release(t, h.releases, s, "v1.0.0")
+	require.NoError(t, err)
+	require.Equal(t, "blue", res.ActiveColor)
+	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))
+	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
+	code, body := viaService(t, prod, "demo-app-active", "/version")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "v1.0.0")
+
+	res, _, err = release(t, h.releases, s, "v1.1.0")
+	require.NoError(t, err)
+	require.Equal(t, "green", res.ActiveColor)
+	require.Equal(t, "blue", res.PreviousColor)
+	require.Equal(t, "green", selectorColor(t, prod, "demo-app-active"))
+	require.Equal(t, deploymentView{Image: demoImage + ":v1.1.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-green"))
+	blue := deploymentOf(t, prod, "demo-app-blue")
+	require.Equal(t, int32(0), blue.Replicas, "old color scaled to zero after the delay")
+	require.Equal(t, demoImage+":v1.0.0", blue.Image, "old color keeps its image for a rollback")
+	code, body = viaService(t, prod, "demo-app-active", "/version")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "v1.1.0")
+	staging := deploymentOf(t, s.Environments.Staging.Namespace, "demo-app")
+	require.Equal(t, demoImage+":v1.1.0", staging.Image)
+	for _, st := range res.Stages {
+		require.Equal(t, workflows.StateSucceeded, st.State, "%s: %s", st.Name, st.Message)
+	}
+}
+
+func TestReleaseFailingPreviewChecksRollsBack(t *testing.T) {
+	s := appSpec(t, "broken")
+	prod := s.Environments.Production.Namespace
+	_, _, err := release(t, h.releases, s, "v1.0.0")
+	require.NoError(t, err)
+
+	_, run, err := release(t, h.releases, s, "v1.1.0-broken")
+	require.Error(t, err)
+	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Contains(t, err.Error(), "stage preview-checks failed")
+	require.Contains(t, err.Error(), "traffic stays on blue")
+
+	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"), "traffic still on the old color")
+	require.Equal(t, int32(0), deploymentOf(t, prod, "demo-app-green").Replicas, "new color at zero")
+	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
+	require.Equal(t, demoImage+":v1.0.0", deploymentOf(t, s.Environments.Staging.Namespace, "demo-app").Image, "staging restored")
+	code, body := viaService(t, prod, "demo-app-active", "/version")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "v1.0.0")
+
+	st, err := h.releases.Status(deadline(t, 30*time.Second), run.ID, run.RunID)
+	require.NoError(t, err)
+	require.Equal(t, workflows.PhaseRolledBack, st.Phase)
+	var undone []string
+	for _, c := range st.Compensations {
+		require.Equal(t, workflows.StateSucceeded, c.State, c.Name)
+		undone = append(undone, c.Name)
+	}
+	require.Equal(t, []string{"scale-down-green", "restore-staging"}, undone)
+}
+
+func TestRollbackWorkflowReturnsToThePreviousColor(t *testing.T) {
+	s := appSpec(t, "rollback")
+	prod := s.Environments.Production.Namespace
+	for _, v := range []string{"v1.0.0", "v1.1.0"} {
+		_, _, err := release(t, h.releases, s, v)
+		require.NoError(t, err)
+	}
+	require.Equal(t, "green", selectorColor(t, prod, "demo-app-active"))
+
+	ctx := deadline(t, 3*time.Minute)
+	run, err := h.releases.StartRollback(ctx, workflows.RollbackInput{Spec: s, Reason: "test"})
+	require.NoError(t, err)
+	var res workflows.RollbackResult
+	require.NoError(t, h.releases.Follow(ctx, run, &res, nil))
+	require.Equal(t, "blue", res.ActiveColor)
+	require.Equal(t, "v1.0.0", res.ToVersion)
+	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))
+	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
+	require.Equal(t, int32(0), deploymentOf(t, prod, "demo-app-green").Replicas)
+	_, body := viaService(t, prod, "demo-app-active", "/version")
+	require.True(t, strings.Contains(body, "v1.0.0"), body)
+}

@@ -1,0 +1,75 @@
+// Command worker runs Slipway's workflows and activities. It connects to Temporal (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE) and to one Kubernetes cluster (--kubeconfig, $KUBECONFIG, or the in-cluster service
+// account), and polls the "slipway" task queue until SIGINT/SIGTERM.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/config"
+	"github.com/vektagraf/slipway/workflows"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	kubeconfig := flag.String("kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then in-cluster)")
+	probeMode := flag.String("probe-mode", envOr("SLIPWAY_PROBE_MODE", activities.ProbeModeProxy),
+		"how smoke checks reach a Service: proxy (through the API server's service proxy) or dns (in-cluster DNS)")
+	probeURL := flag.String("probe-proxy-url", os.Getenv("SLIPWAY_PROBE_PROXY_URL"),
+		"base URL of a service proxy to use instead of the API server's (the local cluster's localpods)")
+	taskQueue := flag.String("task-queue", envOr("SLIPWAY_TASK_QUEUE", workflows.TaskQueue), "task queue to poll")
+	flag.Parse()
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	restCfg, err := config.KubeConfig(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	prober, err := activities.NewProber(restCfg, *probeMode, *probeURL)
+	if err != nil {
+		return err
+	}
+
+	tcfg := config.FromEnv()
+	opts, err := tcfg.ClientOptions(logger)
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", tcfg.Address, err)
+	}
+	defer c.Close()
+
+	w := worker.New(c, *taskQueue, worker.Options{DisableRegistrationAliasing: true})
+	workflows.Register(w)
+	activities.Register(w, &activities.Kubernetes{Client: cs}, prober)
+	logger.Info("worker started", "temporal", tcfg.Address, "namespace", tcfg.Namespace, "taskQueue", *taskQueue,
+		"cluster", restCfg.Host, "probeMode", *probeMode)
+	return w.Run(worker.InterruptCh())
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
