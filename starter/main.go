@@ -121,7 +121,7 @@ func (c *command) fail(code int, format string, args ...any) int {
 func (c *command) loadSpec() (*spec.Spec, int) {
 	s, err := spec.Load(c.specPath)
 	if err != nil {
-		return nil, c.fail(exitUsage, "%v", err)
+		return nil, c.fail(exitUsage, "%v\nnothing was started", err)
 	}
 	return s, exitOK
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vektagraf/slipway/activities"
@@ -69,6 +70,7 @@ func TestAbortDuringEachWaitRollsBack(t *testing.T) {
 
 			err := h.env.GetWorkflowError()
 			require.Equal(t, ErrRolledBack, errType(err), "%v", err)
+			require.False(t, temporal.IsCanceledError(err), "a CanceledError in the chain would close the run as canceled")
 			require.Contains(t, err.Error(), "aborted by alice: wrong build (during "+tc.stage+")")
 			requireRolledBack(t, h)
 

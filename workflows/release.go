@@ -222,6 +222,9 @@ func (r *release) undo(ctx workflow.Context, cause error) error {
 		if se := (*stageError)(nil); errors.As(cause, &se) {
 			reason += " (during " + se.stage + ")"
 		}
+		// A CanceledError anywhere in the returned chain would close the workflow as "canceled" and hide the
+		// rollback's outcome, so the abort is told in the message only.
+		cause = nil
 	}
 	failed := r.saga.compensate(ctx, r.t)
 	if len(failed) > 0 {
