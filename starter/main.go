@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/internal/config"
 	"github.com/vektagraf/slipway/internal/releases"
@@ -92,6 +93,7 @@ type command struct {
 	fs             *flag.FlagSet
 	specPath       string
 	actor          string
+	asJSON         bool
 }
 
 func (c *command) flags() *flag.FlagSet {
@@ -99,6 +101,7 @@ func (c *command) flags() *flag.FlagSet {
 	c.fs.SetOutput(c.stderr)
 	c.fs.StringVar(&c.specPath, "spec", "deploy/slipway.yaml", "path of the release spec")
 	c.fs.StringVar(&c.actor, "actor", firstEnv("GITHUB_ACTOR", "USER"), "who is asking (recorded in the release)")
+	c.fs.BoolVar(&c.asJSON, "json", false, "print the result (or status) as JSON")
 	return c.fs
 }
 
@@ -246,34 +249,59 @@ func (c *command) printRun(what string, run releases.Run) {
 // follow streams stage changes until the run ends and maps its outcome to the exit code.
 func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.Run, result any) int {
 	seen := map[string]string{}
+	show := func(name string, state workflows.StageState, msg string) {
+		key := string(state) + "|" + msg
+		if seen[name] == key || state == workflows.StatePending {
+			return
+		}
+		seen[name] = key
+		line := fmt.Sprintf("  %-20s %-11s %s", name, state, oneLine(msg))
+		fmt.Fprintln(c.stdout, strings.TrimRight(line, " "))
+	}
 	err := rc.Follow(ctx, run, result, func(st workflows.Status) {
-		for _, s := range append(append([]workflows.Stage(nil), st.Stages...), st.Compensations...) {
-			key := s.Name + "|" + string(s.State) + "|" + s.Message
-			if seen[s.Name] == key || s.State == workflows.StatePending {
-				continue
-			}
-			seen[s.Name] = key
-			line := fmt.Sprintf("  %-20s %-11s", s.Name, s.State)
-			if s.Message != "" {
-				line += " " + oneLine(s.Message)
-			}
-			fmt.Fprintln(c.stdout, strings.TrimRight(line, " "))
+		for _, s := range st.Stages {
+			show(s.Name, s.State, s.Message)
+		}
+		for _, s := range st.Compensations {
+			show("undo "+s.Name, s.State, s.Message)
 		}
 	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return c.fail(exitError, "stopped waiting; the workflow goes on: %s", run.URL)
 		}
-		return c.fail(exitFailed, "%v", err)
+		return c.fail(exitFailed, "%s", outcome(err))
 	}
-	out, _ := json.MarshalIndent(result, "", "  ")
-	fmt.Fprintf(c.stdout, "done: %s\n", out)
+	if c.asJSON {
+		out, _ := json.MarshalIndent(result, "", "  ")
+		fmt.Fprintln(c.stdout, string(out))
+		return exitOK
+	}
+	switch r := result.(type) {
+	case *workflows.ReleaseResult:
+		was := ""
+		if r.PreviousColor != "" {
+			was = fmt.Sprintf(" (was %s)", r.PreviousColor)
+		}
+		fmt.Fprintf(c.stdout, "released %s of %s: %s serves %s%s\n", r.Version, r.App, r.ActiveColor, r.Image, was)
+	case *workflows.RollbackResult:
+		fmt.Fprintf(c.stdout, "rolled %s back from %s to %s (%s)\n", r.App, r.FromColor, r.ToColor, r.ToVersion)
+	}
 	return exitOK
 }
 
+// outcome is the workflow's own message (e.g. "release v1.2.0 of app rolled back: stage verify failed: ...")
+// without the SDK's wrapping of it.
+func outcome(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}
+
 func (c *command) status(ctx context.Context, args []string) int {
-	fs := c.flags()
-	asJSON := fs.Bool("json", false, "print the status as JSON")
+	c.flags()
 	if !c.parse(args) {
 		return exitUsage
 	}
@@ -293,7 +321,7 @@ func (c *command) status(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.fail(exitError, "%v", err)
 	}
-	if *asJSON {
+	if c.asJSON {
 		out, _ := json.MarshalIndent(st, "", "  ")
 		fmt.Fprintln(c.stdout, string(out))
 		return exitOK
@@ -303,7 +331,7 @@ func (c *command) status(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stdout, "  %-20s %-11s %s\n", stg.Name, stg.State, oneLine(stg.Message))
 	}
 	for _, stg := range st.Compensations {
-		fmt.Fprintf(c.stdout, "  undo %-15s %-11s %s\n", stg.Name, stg.State, oneLine(stg.Message))
+		fmt.Fprintf(c.stdout, "  %-20s %-11s %s\n", "undo "+stg.Name, stg.State, oneLine(stg.Message))
 	}
 	if st.Error != "" {
 		fmt.Fprintf(c.stdout, "  error: %s\n", st.Error)

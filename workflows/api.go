@@ -105,20 +105,30 @@ type Stage struct {
 	Message string     `json:"message,omitempty"`
 }
 
+// Compensation is one undo step that ran after a failure or an abort; Stage names the stage it undid.
+type Compensation struct {
+	Stage   string     `json:"stage"`
+	Name    string     `json:"name"`
+	State   StageState `json:"state"`
+	Started *time.Time `json:"started,omitempty"`
+	Ended   *time.Time `json:"ended,omitempty"`
+	Message string     `json:"message,omitempty"`
+}
+
 // Status is what the status query returns and what the starter streams while it waits.
 type Status struct {
-	App           string        `json:"app"`
-	Version       string        `json:"version,omitempty"`
-	Image         string        `json:"image,omitempty"`
-	Phase         Phase         `json:"phase"`
-	PreviousColor string        `json:"previousColor,omitempty"`
-	NewColor      string        `json:"newColor,omitempty"`
-	ActiveColor   string        `json:"activeColor,omitempty"`
-	Trigger       Trigger       `json:"trigger,omitempty"`
-	Stages        []Stage       `json:"stages"`
-	Compensations []Stage       `json:"compensations,omitempty"`
-	Abort         *AbortRequest `json:"abort,omitempty"`
-	Error         string        `json:"error,omitempty"`
+	App           string         `json:"app"`
+	Version       string         `json:"version,omitempty"`
+	Image         string         `json:"image,omitempty"`
+	Phase         Phase          `json:"phase"`
+	PreviousColor string         `json:"previousColor,omitempty"`
+	NewColor      string         `json:"newColor,omitempty"`
+	ActiveColor   string         `json:"activeColor,omitempty"`
+	Trigger       Trigger        `json:"trigger,omitempty"`
+	Stages        []Stage        `json:"stages"`
+	Compensations []Compensation `json:"compensations,omitempty"`
+	Abort         *AbortRequest  `json:"abort,omitempty"`
+	Error         string         `json:"error,omitempty"`
 }
 
 // ReleaseResult is what a successful release returns.

@@ -180,7 +180,9 @@ type stageError struct {
 	err   error
 }
 
-func (e *stageError) Error() string { return fmt.Sprintf("stage %s failed: %v", e.stage, e.err) }
+func (e *stageError) Error() string {
+	return fmt.Sprintf("stage %s failed: %s", e.stage, reasonOf(e.err))
+}
 func (e *stageError) Unwrap() error { return e.err }
 
 // stage runs one stage and records its outcome. A stage cut short by an abort is "cancelled", not "failed".
@@ -194,7 +196,7 @@ func (r *release) stage(ctx workflow.Context, name string, fn func(workflow.Cont
 		if ctx.Err() != nil || temporal.IsCanceledError(err) {
 			r.t.end(ctx, name, StateCancelled, "cancelled: "+r.abortReason())
 		} else {
-			r.t.end(ctx, name, StateFailed, err.Error())
+			r.t.end(ctx, name, StateFailed, reasonOf(err))
 		}
 		return &stageError{stage: name, err: err}
 	}
@@ -214,12 +216,16 @@ func (r *release) abortReason() string {
 
 // undo runs the compensations and returns the release's final error.
 func (r *release) undo(ctx workflow.Context, cause error) error {
+	err0 := cause
 	r.t.status.Phase = PhaseRollingBack
 	r.t.markUnrun(StateSkipped)
 	reason := cause.Error()
+	if se := (*stageError)(nil); errors.As(cause, &se) {
+		cause = se.err // the activity's error, for the chain the Web UI shows
+	}
 	if r.t.status.Abort != nil || temporal.IsCanceledError(cause) {
 		reason = r.abortReason()
-		if se := (*stageError)(nil); errors.As(cause, &se) {
+		if se := (*stageError)(nil); errors.As(err0, &se) {
 			reason += " (during " + se.stage + ")"
 		}
 		// A CanceledError anywhere in the returned chain would close the workflow as "canceled" and hide the
@@ -241,4 +247,22 @@ func (r *release) undo(ctx workflow.Context, cause error) error {
 	}
 	r.t.status.Error = msg
 	return temporal.NewNonRetryableApplicationError(msg, ErrRolledBack, cause)
+}
+
+// reasonOf is the message of the innermost ApplicationError in err (what the activity said), without the
+// "activity error (type: ..., scheduledEventID: ...)" wrapping that adds nothing for a person.
+func reasonOf(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		msg := appErr.Message()
+		if appErr.Type() != "" {
+			msg += " [" + appErr.Type() + "]"
+		}
+		return msg
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return timeoutErr.Error()
+	}
+	return err.Error()
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"strings"
+
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -73,9 +75,9 @@ func (t *tracker) markUnrun(state StageState) {
 }
 
 // compensationStarted/Ended record one compensation under Status.Compensations.
-func (t *tracker) compensationStarted(ctx workflow.Context, name string) int {
+func (t *tracker) compensationStarted(ctx workflow.Context, name, stage string) int {
 	now := workflow.Now(ctx).UTC()
-	t.status.Compensations = append(t.status.Compensations, Stage{Name: name, State: StateRunning, Started: &now})
+	t.status.Compensations = append(t.status.Compensations, Compensation{Stage: stage, Name: name, State: StateRunning, Started: &now})
 	workflow.GetLogger(ctx).Info("compensation started", "step", name)
 	return len(t.status.Compensations) - 1
 }
@@ -116,16 +118,27 @@ func (s *saga) compensate(ctx workflow.Context, t *tracker) []string {
 	var failed []string
 	for i := len(s.steps) - 1; i >= 0; i-- {
 		step := s.steps[i]
-		idx := t.compensationStarted(dctx, step.name)
+		idx := t.compensationStarted(dctx, step.name, step.stage)
 		if err := step.run(dctx); err != nil {
 			t.compensationEnded(dctx, idx, StateFailed, err.Error())
 			failed = append(failed, step.name)
 			continue
 		}
 		t.compensationEnded(dctx, idx, StateSucceeded, "")
-		if st := t.stage(step.stage); st.State == StateSucceeded {
-			st.State = StateCompensated
+		if st := t.stage(step.stage); st.State == StateSucceeded || st.State == StateCompensated {
+			st.State, st.Message = StateCompensated, "undone by "+compensatedBy(t, step.stage)
 		}
 	}
 	return failed
+}
+
+// compensatedBy lists the compensations that have undone a stage so far.
+func compensatedBy(t *tracker, stage string) string {
+	var names []string
+	for _, c := range t.status.Compensations {
+		if c.Stage == stage && c.State == StateSucceeded {
+			names = append(names, c.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
