@@ -4,7 +4,7 @@ SHELL := bash
 GO ?= go
 BIN := bin
 
-.PHONY: all build tools test unit integration demo down replay-histories clean
+.PHONY: all build tools test unit integration demo down record-histories clean
 
 all: build
 
@@ -34,3 +34,8 @@ down:
 
 clean:
 	rm -rf $(BIN)
+
+## record-histories: refresh the workflow histories the replay tests read (after a deliberate, versioned change).
+record-histories:
+	mkdir -p workflows/testdata/histories
+	SLIPWAY_RECORD_HISTORIES=$(CURDIR)/workflows/testdata/histories scripts/test.sh integration

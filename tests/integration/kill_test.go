@@ -112,6 +112,7 @@ func TestWorkerKilledDuringRolloutWaitFinishesWithoutRepeatingAStage(t *testing.
 
 	var res workflows.ReleaseResult
 	require.NoError(t, rc.Follow(ctx, run, &res, nil))
+	recordHistory(t, run, "release-worker-killed")
 	require.Equal(t, "blue", res.ActiveColor)
 
 	// History: every activity was scheduled exactly once (no stage ran twice); the rollout wait that was cut

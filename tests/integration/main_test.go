@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -205,4 +208,32 @@ func deadline(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// recordHistory writes the run's history as JSON (the format of `temporal workflow show --output json`) into
+// $SLIPWAY_RECORD_HISTORIES, when set: `make record-histories` refreshes workflows/testdata/histories, which
+// the replay tests in package workflows read to prove that changed workflow code still replays old releases.
+func recordHistory(t *testing.T, run releases.Run, name string) {
+	t.Helper()
+	dir := os.Getenv("SLIPWAY_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	ctx := deadline(t, 30*time.Second)
+	var events []*historypb.HistoryEvent
+	iter := h.temporal.GetWorkflowHistory(ctx, run.ID, run.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			t.Fatalf("record history %s: %v", name, err)
+		}
+		events = append(events, ev)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		t.Fatalf("marshal history %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
+		t.Fatalf("write history %s: %v", name, err)
+	}
 }

@@ -102,8 +102,9 @@ func TestGoodReleasesSwitchColorsAndScaleDownTheOldOne(t *testing.T) {
 	s := appSpec(t, "good")
 	prod := s.Environments.Production.Namespace
 
-	res, _, err := release(t, h.releases, s, "v1.0.0")
+	res, run, err := release(t, h.releases, s, "v1.0.0")
 	require.NoError(t, err)
+	recordHistory(t, run, "release-first")
 	require.Equal(t, "blue", res.ActiveColor)
 	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))
 	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
@@ -111,8 +112,9 @@ func TestGoodReleasesSwitchColorsAndScaleDownTheOldOne(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "v1.0.0")
 
-	res, _, err = release(t, h.releases, s, "v1.1.0")
+	res, run, err = release(t, h.releases, s, "v1.1.0")
 	require.NoError(t, err)
+	recordHistory(t, run, "release-blue-to-green")
 	require.Equal(t, "green", res.ActiveColor)
 	require.Equal(t, "blue", res.PreviousColor)
 	require.Equal(t, "green", selectorColor(t, prod, "demo-app-active"))
@@ -138,6 +140,7 @@ func TestReleaseFailingPreviewChecksRollsBack(t *testing.T) {
 
 	_, run, err := release(t, h.releases, s, "v1.1.0-broken")
 	require.Error(t, err)
+	recordHistory(t, run, "release-preview-fails-rolled-back")
 	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "stage preview-checks failed")
 	require.Contains(t, err.Error(), "traffic stays on blue")
@@ -175,6 +178,7 @@ func TestRollbackWorkflowReturnsToThePreviousColor(t *testing.T) {
 	require.NoError(t, err)
 	var res workflows.RollbackResult
 	require.NoError(t, h.releases.Follow(ctx, run, &res, nil))
+	recordHistory(t, run, "rollback")
 	require.Equal(t, "blue", res.ActiveColor)
 	require.Equal(t, "v1.0.0", res.ToVersion)
 	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))

@@ -130,6 +130,7 @@ func TestSecondStartAttachesOrIsRefusedAndAbortRollsBack(t *testing.T) {
 
 	var res workflows.ReleaseResult
 	err = h.releases.Follow(ctx, run, &res, nil)
+	recordHistory(t, run, "release-aborted")
 	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "aborted by alice: wrong build (during scale-down-old)")
 	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))
