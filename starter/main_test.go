@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vektagraf/slipway/workflows"
+)
+
+const demoSpec = "../examples/demo/slipway.yaml"
+
+// runStarter runs the command with Temporal pointed at a port where nothing listens: a test that expects exit
+// code 2 therefore also proves that bad input was refused before any connection was tried (that would be 4).
+func runStarter(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func writeSpec(t *testing.T, edit func(string) string) string {
+	t.Helper()
+	b, err := os.ReadFile(demoSpec)
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "slipway.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(edit(string(b))), 0o644))
+	return p
+}
+
+func TestBadInputExitsTwoBeforeConnecting(t *testing.T) {
+	same := func(s string) string { return s }
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no command", nil, []string{"usage: starter"}},
+		{"unknown command", []string{"deploy"}, []string{`unknown command "deploy"`}},
+		{"missing version", []string{"release", "--spec", demoSpec}, []string{"--version: required"}},
+		{"json injection in version", []string{"release", "--spec", demoSpec, "--version", `1.2.3"}}]}}`}, []string{"--version", "nothing was started"}},
+		{"shell in version", []string{"release", "--spec", demoSpec, "--version", "$(id)"}, []string{"--version", `"$(id)"`}},
+		{"build metadata in version", []string{"release", "--spec", demoSpec, "--version", "v1.2.3+build.1"}, []string{"--version"}},
+		{"missing spec file", []string{"release", "--spec", "nope.yaml", "--version", "v1.0.0"}, []string{"nope.yaml"}},
+		{"unknown field", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, func(s string) string {
+			return strings.Replace(s, "  port: 8080", "  port: 8080\n  replicas: 3", 1)
+		})}, []string{"container.replicas: unknown field"}},
+		{"bad type with line", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, func(s string) string {
+			return strings.Replace(s, "  port: 8080", "  port: eighty", 1)
+		})}, []string{"slipway.yaml:22: container.port: want an integer"}},
+		{"image with tag", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, func(s string) string {
+			return strings.Replace(s, "repository: localhost/slipway/demo-app", "repository: localhost/slipway/demo-app:latest", 1)
+		})}, []string{"image.repository"}},
+		{"abort without reason", []string{"abort", "--spec", writeSpec(t, same)}, []string{"--reason: required"}},
+		{"stray argument", []string{"status", "--spec", demoSpec, "extra"}, []string{`unexpected argument "extra"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runStarter(t, tc.args...)
+			require.Equal(t, exitUsage, code, stderr)
+			for _, w := range tc.want {
+				require.Contains(t, stderr, w)
+			}
+		})
+	}
+}
+
+func TestUnreachableTemporalIsExitFour(t *testing.T) {
+	code, _, stderr := runStarter(t, "status", "--spec", demoSpec)
+	require.Equal(t, exitError, code, stderr)
+	require.Contains(t, stderr, "127.0.0.1:1")
+}
+
+func TestInputPrintsAStartableReleaseInput(t *testing.T) {
+	code, stdout, stderr := runStarter(t, "input", "--spec", demoSpec, "--version", "v1.4.0", "--actor", "ci")
+	require.Equal(t, exitOK, code, stderr)
+	var in workflows.ReleaseInput
+	require.NoError(t, json.Unmarshal([]byte(stdout), &in))
+	require.Equal(t, "v1.4.0", in.Version)
+	require.Equal(t, "ci", in.Trigger.Actor)
+	require.Equal(t, "demo-app-active", in.Spec.BlueGreen.ActiveService, "defaults are filled in")
+	require.Contains(t, stdout, `"scaleDownDelay": "5s"`, "durations are strings")
+	require.Contains(t, stderr, "--workflow-id slipway.demo-app.demo-production")
+}
