@@ -142,6 +142,26 @@ func (c *command) dial() (*releases.Client, func(), int) {
 	return &releases.Client{Temporal: tc, Namespace: cfg.Namespace, WebUI: cfg.WebUI}, tc.Close, exitOK
 }
 
+// prepare parses the flags, loads the spec, runs check and only then connects to Temporal, so bad input never
+// reaches the server. A zero code means go on, and done must be called when finished.
+func (c *command) prepare(args []string, check func(*spec.Spec) error) (s *spec.Spec, rc *releases.Client, done func(), code int) {
+	if !c.parse(args) {
+		return nil, nil, nil, exitUsage
+	}
+	if s, code = c.loadSpec(); s == nil {
+		return nil, nil, nil, code
+	}
+	if check != nil {
+		if err := check(s); err != nil {
+			return nil, nil, nil, c.fail(exitUsage, "%v\nnothing was started", err)
+		}
+	}
+	if rc, done, code = c.dial(); rc == nil {
+		return nil, nil, nil, code
+	}
+	return s, rc, done, exitOK
+}
+
 func (c *command) trigger() workflows.Trigger {
 	t := workflows.Trigger{Actor: c.actor, Source: "starter", Commit: os.Getenv("GITHUB_SHA")}
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
@@ -158,28 +178,21 @@ func (c *command) release(ctx context.Context, args []string) int {
 	version := fs.String("version", "", "version to release: semver (v1.2.3) or a git commit SHA; becomes the image tag")
 	wait := fs.Bool("wait", false, "stream stage progress and exit with the release's outcome")
 	commit := fs.String("commit", "", "source commit (default $GITHUB_SHA)")
-	if !c.parse(args) {
-		return exitUsage
-	}
-	s, code := c.loadSpec()
-	if s == nil {
+	var in workflows.ReleaseInput
+	_, rc, done, code := c.prepare(args, func(s *spec.Spec) error {
+		if *version == "" {
+			return errors.New("--version: required (for example --version v1.2.3)")
+		}
+		in = workflows.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
+		if *commit != "" {
+			in.Trigger.Commit = *commit
+		}
+		return releases.PrepareRelease(&in)
+	})
+	if code != exitOK {
 		return code
 	}
-	in := workflows.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
-	if *commit != "" {
-		in.Trigger.Commit = *commit
-	}
-	if *version == "" {
-		return c.fail(exitUsage, "--version: required (for example --version v1.2.3)")
-	}
-	if err := releases.PrepareRelease(&in); err != nil {
-		return c.fail(exitUsage, "%v\nnothing was started", err)
-	}
-	rc, closeFn, code := c.dial()
-	if rc == nil {
-		return code
-	}
-	defer closeFn()
+	defer done()
 	run, err := rc.StartRelease(ctx, in)
 	if code := c.startError(err); code != exitOK {
 		return code
@@ -196,18 +209,11 @@ func (c *command) rollback(ctx context.Context, args []string) int {
 	fs := c.flags()
 	reason := fs.String("reason", "manual rollback", "why (recorded in the rollback)")
 	wait := fs.Bool("wait", false, "stream stage progress and exit with the rollback's outcome")
-	if !c.parse(args) {
-		return exitUsage
-	}
-	s, code := c.loadSpec()
-	if s == nil {
+	s, rc, done, code := c.prepare(args, nil)
+	if code != exitOK {
 		return code
 	}
-	rc, closeFn, code := c.dial()
-	if rc == nil {
-		return code
-	}
-	defer closeFn()
+	defer done()
 	run, err := rc.StartRollback(ctx, workflows.RollbackInput{Spec: *s, Reason: *reason, Trigger: c.trigger()})
 	if code := c.startError(err); code != exitOK {
 		return code
@@ -302,18 +308,11 @@ func outcome(err error) string {
 
 func (c *command) status(ctx context.Context, args []string) int {
 	c.flags()
-	if !c.parse(args) {
-		return exitUsage
-	}
-	s, code := c.loadSpec()
-	if s == nil {
+	s, rc, done, code := c.prepare(args, nil)
+	if code != exitOK {
 		return code
 	}
-	rc, closeFn, code := c.dial()
-	if rc == nil {
-		return code
-	}
-	defer closeFn()
+	defer done()
 	id := workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace)
 	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -342,21 +341,16 @@ func (c *command) status(ctx context.Context, args []string) int {
 func (c *command) abort(ctx context.Context, args []string) int {
 	fs := c.flags()
 	reason := fs.String("reason", "", "why (required; recorded in the release)")
-	if !c.parse(args) {
-		return exitUsage
-	}
-	if strings.TrimSpace(*reason) == "" {
-		return c.fail(exitUsage, "--reason: required, e.g. --reason \"wrong build\"")
-	}
-	s, code := c.loadSpec()
-	if s == nil {
+	s, rc, done, code := c.prepare(args, func(*spec.Spec) error {
+		if strings.TrimSpace(*reason) == "" {
+			return errors.New(`--reason: required, e.g. --reason "wrong build"`)
+		}
+		return nil
+	})
+	if code != exitOK {
 		return code
 	}
-	rc, closeFn, code := c.dial()
-	if rc == nil {
-		return code
-	}
-	defer closeFn()
+	defer done()
 	run, err := rc.Abort(ctx, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace),
 		workflows.AbortRequest{Reason: *reason, By: c.actor})
 	if err != nil {

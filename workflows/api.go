@@ -105,14 +105,10 @@ type Stage struct {
 	Message string     `json:"message,omitempty"`
 }
 
-// Compensation is one undo step that ran after a failure or an abort; Stage names the stage it undid.
+// Compensation is one undo step that ran after a failure or an abort; Undoes names the stage it undid.
 type Compensation struct {
-	Stage   string     `json:"stage"`
-	Name    string     `json:"name"`
-	State   StageState `json:"state"`
-	Started *time.Time `json:"started,omitempty"`
-	Ended   *time.Time `json:"ended,omitempty"`
-	Message string     `json:"message,omitempty"`
+	Undoes string `json:"undoes"`
+	Stage
 }
 
 // Status is what the status query returns and what the starter streams while it waits.

@@ -92,20 +92,25 @@ func (r *release) trafficSwitch(ctx workflow.Context) (string, error) {
 		return fmt.Sprintf("created %s/%s selecting %s", ns, svc, r.newColor), nil
 	}
 	prev := r.prevColor
-	r.saga.add(StageTrafficSwitch, "switch-back-to-"+prev, func(c workflow.Context) error {
-		err := workflow.ExecuteActivity(withShortActivity(c), k8s.SwitchService,
-			activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name, Color: prev}).Get(c, nil)
-		if err == nil {
-			r.t.status.ActiveColor = prev
-		}
-		return err
-	})
-	if err := workflow.ExecuteActivity(actx, k8s.SwitchService,
-		activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name, Color: r.newColor}).Get(ctx, nil); err != nil {
+	to := activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name}
+	r.saga.add(StageTrafficSwitch, "switch-back-to-"+prev, switchTo(r.t, to, prev))
+	if err := switchTo(r.t, to, r.newColor)(ctx); err != nil {
 		return "", err
 	}
-	r.t.status.ActiveColor = r.newColor
 	return fmt.Sprintf("%s/%s now selects %s (was %s)", ns, svc, r.newColor, prev), nil
+}
+
+// switchTo is the step that points a Service at color and records it as the active color: the forward switch
+// and its compensation are the same step with the two colors swapped.
+func switchTo(t *tracker, in activities.SwitchServiceInput, color string) func(workflow.Context) error {
+	in.Color = color
+	return func(ctx workflow.Context) error {
+		if err := workflow.ExecuteActivity(withShortActivity(ctx), k8s.SwitchService, in).Get(ctx, nil); err != nil {
+			return err
+		}
+		t.status.ActiveColor = color
+		return nil
+	}
 }
 
 // verify runs the smoke checks through the active Service, i.e. the way users reach the app.

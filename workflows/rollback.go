@@ -175,20 +175,11 @@ func (rb *rollback) healthCheck(ctx workflow.Context) (string, error) {
 func (rb *rollback) switchTraffic(ctx workflow.Context) (string, error) {
 	s := rb.in.Spec
 	ns, svc := s.Environments.Production.Namespace, s.BlueGreen.ActiveService
-	current := rb.current
-	rb.saga.add(StageRollbackSwitch, "switch-back-to-"+current, func(c workflow.Context) error {
-		err := workflow.ExecuteActivity(withShortActivity(c), k8s.SwitchService,
-			activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name, Color: current}).Get(c, nil)
-		if err == nil {
-			rb.t.status.ActiveColor = current
-		}
-		return err
-	})
-	if err := workflow.ExecuteActivity(withShortActivity(ctx), k8s.SwitchService,
-		activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name, Color: rb.target}).Get(ctx, nil); err != nil {
+	to := activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name}
+	rb.saga.add(StageRollbackSwitch, "switch-back-to-"+rb.current, switchTo(rb.t, to, rb.current))
+	if err := switchTo(rb.t, to, rb.target)(ctx); err != nil {
 		return "", err
 	}
-	rb.t.status.ActiveColor = rb.target
 	return fmt.Sprintf("%s/%s now selects %s", ns, svc, rb.target), nil
 }
 

@@ -77,7 +77,7 @@ func (t *tracker) markUnrun(state StageState) {
 // compensationStarted/Ended record one compensation under Status.Compensations.
 func (t *tracker) compensationStarted(ctx workflow.Context, name, stage string) int {
 	now := workflow.Now(ctx).UTC()
-	t.status.Compensations = append(t.status.Compensations, Compensation{Stage: stage, Name: name, State: StateRunning, Started: &now})
+	t.status.Compensations = append(t.status.Compensations, Compensation{Undoes: stage, Stage: Stage{Name: name, State: StateRunning, Started: &now}})
 	workflow.GetLogger(ctx).Info("compensation started", "step", name)
 	return len(t.status.Compensations) - 1
 }
@@ -136,7 +136,7 @@ func (s *saga) compensate(ctx workflow.Context, t *tracker) []string {
 func compensatedBy(t *tracker, stage string) string {
 	var names []string
 	for _, c := range t.status.Compensations {
-		if c.Stage == stage && c.State == StateSucceeded {
+		if c.Undoes == stage && c.State == StateSucceeded {
 			names = append(names, c.Name)
 		}
 	}
