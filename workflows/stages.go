@@ -52,6 +52,8 @@ func (t *tracker) start(ctx workflow.Context, name, msg string) {
 	s := t.stage(name)
 	now := workflow.Now(ctx).UTC()
 	s.State, s.Started, s.Message = StateRunning, &now, msg
+	// Shown as "current details" in the Web UI; it adds nothing to history.
+	workflow.SetCurrentDetails(ctx, "stage: "+name)
 	workflow.GetLogger(ctx).Info("stage started", "stage", name, "message", msg)
 }
 

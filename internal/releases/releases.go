@@ -86,7 +86,11 @@ func (c *Client) StartRelease(ctx context.Context, in workflows.ReleaseInput) (R
 		return Run{}, err
 	}
 	id := workflows.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
-	return c.start(ctx, id, workflows.ReleaseWorkflowName, "release", in.Version, in)
+	summary := fmt.Sprintf("release %s of %s", in.Version, in.Spec.App.Name)
+	if in.Trigger.Actor != "" {
+		summary += " by " + in.Trigger.Actor
+	}
+	return c.start(ctx, id, workflows.ReleaseWorkflowName, "release", in.Version, summary, in)
 }
 
 // StartRollback validates the spec and starts a rollback; a running rollback is attached to, a running
@@ -97,12 +101,17 @@ func (c *Client) StartRollback(ctx context.Context, in workflows.RollbackInput) 
 		return Run{}, err
 	}
 	id := workflows.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
-	return c.start(ctx, id, workflows.RollbackWorkflowName, "rollback", "", in)
+	summary := "rollback of " + in.Spec.App.Name
+	if in.Reason != "" {
+		summary += ": " + in.Reason
+	}
+	return c.start(ctx, id, workflows.RollbackWorkflowName, "rollback", "", summary, in)
 }
 
-func (c *Client) start(ctx context.Context, id, workflowType, kind, version string, input any) (Run, error) {
+func (c *Client) start(ctx context.Context, id, workflowType, kind, version, summary string, input any) (Run, error) {
 	opts := client.StartWorkflowOptions{
 		ID:                                       id,
+		StaticSummary:                            summary,
 		TaskQueue:                                c.taskQueue(),
 		Memo:                                     map[string]any{workflows.MemoKind: kind, workflows.MemoVersion: version},
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

@@ -60,6 +60,7 @@ func TestStartReleaseSetsTheLockAndMemo(t *testing.T) {
 	require.True(t, opts.WorkflowExecutionErrorWhenAlreadyStarted, "a running release must not be joined silently")
 	require.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, opts.WorkflowIDConflictPolicy)
 	require.Equal(t, map[string]any{workflows.MemoKind: "release", workflows.MemoVersion: "v1.2.3"}, opts.Memo)
+	require.Equal(t, "release v1.2.3 of demo-app", opts.StaticSummary, "the Web UI's one-line summary")
 }
 
 func TestSecondStartAttachesToTheSameVersionAndRefusesAnother(t *testing.T) {
