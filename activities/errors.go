@@ -15,7 +15,8 @@ const (
 	ErrInvalidInput = "InvalidInput"
 	// ErrInvalidObject: the API server refused the rendered object (HTTP 400/422).
 	ErrInvalidObject = "InvalidObject"
-	// ErrForbidden: the worker's credentials may not do this (HTTP 401/403).
+	// ErrForbidden: the worker's credentials may not do this (HTTP 403). A 401 is not here: client-go refreshes
+	// exec-plugin and rotated credentials after a 401, so the next attempt usually succeeds.
 	ErrForbidden = "Forbidden"
 	// ErrNotFound: an object the step needs does not exist (HTTP 404), e.g. a namespace.
 	ErrNotFound = "NotFound"
@@ -25,18 +26,22 @@ const (
 	ErrSmokeCheckFailed = "SmokeCheckFailed"
 	// ErrNoPreviousColor: a rollback has nothing to go back to.
 	ErrNoPreviousColor = "NoPreviousColor"
+	// ErrNotOwned: the Service the spec names belongs to another app (its LabelApp says so), or was not created
+	// by Slipway; taking it over would move another app's traffic, and no retry changes who owns it.
+	ErrNotOwned = "NotOwned"
 )
 
 // NonRetryableErrorTypes lists the types above; workflows put them in their retry policies so a retry is never
 // wasted on an answer that cannot change.
 var NonRetryableErrorTypes = []string{
 	ErrInvalidInput, ErrInvalidObject, ErrForbidden, ErrNotFound,
-	ErrProgressDeadlineExceeded, ErrSmokeCheckFailed, ErrNoPreviousColor,
+	ErrProgressDeadlineExceeded, ErrSmokeCheckFailed, ErrNoPreviousColor, ErrNotOwned,
 }
 
 // classify turns a client-go error into a Temporal error: answers that cannot change (invalid, forbidden, not
 // found) become non-retryable ApplicationErrors with a type; everything else (5xx, timeouts, conflicts,
-// throttling, connection errors) is returned as is, and Temporal retries it.
+// throttling, connection errors, and 401 Unauthorized, which refreshed credentials cure) is returned as is, and
+// Temporal retries it.
 func classify(what string, err error) error {
 	if err == nil {
 		return nil
@@ -45,7 +50,7 @@ func classify(what string, err error) error {
 	switch {
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
 		return temporal.NewNonRetryableApplicationError(msg, ErrInvalidObject, err)
-	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+	case apierrors.IsForbidden(err):
 		return temporal.NewNonRetryableApplicationError(msg, ErrForbidden, err)
 	case apierrors.IsNotFound(err):
 		return temporal.NewNonRetryableApplicationError(msg, ErrNotFound, err)

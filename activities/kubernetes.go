@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/watch"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -61,11 +62,33 @@ func (k *Kubernetes) ApplyDeployment(ctx context.Context, in ApplyDeploymentInpu
 	if err := validateApplyDeployment(in); err != nil {
 		return ApplyDeploymentResult{}, err
 	}
-	ref := in.Namespace + "/" + in.Name
-	deployments := k.Client.AppsV1().Deployments(in.Namespace)
+	return k.applyDeployment(ctx, "apply deployment", in.Namespace, in.Name, RenderDeployment(in))
+}
+
+// RestoreDeployment puts back a Deployment as a DescribeDeployment snapshot saw it: it server-side applies the
+// snapshot's Applied fields (the ones Slipway's field manager owned then), with replicas overridden when
+// in.Replicas is set. A compensation thus restores exactly what the previous release had applied (probes, env,
+// resources and all), instead of re-rendering the old image with the new spec's settings; fields the failed
+// release added are dropped, because the same field manager no longer applies them.
+func (k *Kubernetes) RestoreDeployment(ctx context.Context, in RestoreDeploymentInput) (ApplyDeploymentResult,
+	error) {
+	ac, err := restoreConfig(in)
+	if err != nil {
+		return ApplyDeploymentResult{}, err
+	}
+	return k.applyDeployment(ctx, "restore deployment", in.Namespace, in.Name, ac)
+}
+
+// applyDeployment server-side applies ac with Slipway's field manager, forced, and reports what was there
+// before; ApplyDeployment and RestoreDeployment share it so both answer alike. It is unexported so the worker
+// does not register it as an activity.
+func (k *Kubernetes) applyDeployment(ctx context.Context, what, namespace, name string,
+	ac *appsv1ac.DeploymentApplyConfiguration) (ApplyDeploymentResult, error) {
+	ref := namespace + "/" + name
+	deployments := k.Client.AppsV1().Deployments(namespace)
 
 	var res ApplyDeploymentResult
-	existing, err := deployments.Get(ctx, in.Name, metav1.GetOptions{})
+	existing, err := deployments.Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		res.Created = true
@@ -78,17 +101,98 @@ func (k *Kubernetes) ApplyDeployment(ctx context.Context, in ApplyDeploymentInpu
 		res.PreviousReplicas = specReplicas(existing)
 	}
 
-	applied, err := deployments.Apply(ctx, RenderDeployment(in),
-		metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	applied, err := deployments.Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
-		return ApplyDeploymentResult{}, classify("apply deployment "+ref, err)
+		return ApplyDeploymentResult{}, classify(what+" "+ref, err)
 	}
 	res.Generation = applied.Generation
 	res.Changed = existing == nil ||
-		res.PreviousImage != in.Image ||
-		res.PreviousReplicas != in.Replicas ||
+		res.PreviousImage != appImage(applied) ||
+		res.PreviousReplicas != specReplicas(applied) ||
 		applied.Generation != existing.Generation
 	return res, nil
+}
+
+// restoreConfig decodes and checks RestoreDeployment's input before anything is read or written: the snapshot
+// must be a Deployment's, of the Deployment named, and complete enough to apply.
+func restoreConfig(in RestoreDeploymentInput) (*appsv1ac.DeploymentApplyConfiguration, error) {
+	if err := refError("restore deployment", in.Namespace, in.Name); err != nil {
+		return nil, err
+	}
+	ref := in.Namespace + "/" + in.Name
+	if len(in.Applied) == 0 {
+		return nil, invalidInput("restore deployment %s: no applied fields to restore", ref)
+	}
+	if in.Replicas != nil && *in.Replicas < 0 {
+		return nil, invalidInput("restore deployment %s: replicas %d is negative", ref, *in.Replicas)
+	}
+	var ac appsv1ac.DeploymentApplyConfiguration
+	if err := json.Unmarshal(in.Applied, &ac); err != nil {
+		return nil, invalidInput("restore deployment %s: applied fields do not decode: %v", ref, err)
+	}
+	if kind, version := deref(ac.GetKind()), deref(ac.GetAPIVersion()); kind != "Deployment" ||
+		version != "apps/v1" {
+		return nil, invalidInput("restore deployment %s: applied fields are of %q %q, want apps/v1 Deployment", ref,
+			version, kind)
+	}
+	if name, namespace := deref(ac.GetName()), deref(ac.GetNamespace()); name != in.Name ||
+		namespace != in.Namespace {
+		return nil, invalidInput("restore deployment %s: applied fields are those of %s/%s", ref, namespace, name)
+	}
+	if !restorable(&ac) {
+		return nil, invalidInput("restore deployment %s: applied fields have no selector or no image for "+
+			"container %q", ref, ContainerName)
+	}
+	if in.Replicas != nil {
+		ac.Spec.WithReplicas(*in.Replicas)
+	}
+	return &ac, nil
+}
+
+// appliedSnapshot is what DescribeDeployment saves for RestoreDeployment: the fields Slipway's field manager
+// owns in d through server-side apply, as JSON. It is nil when there is nothing a restore could apply (Slipway
+// never applied d, another manager took over its app container's image, or the managed fields do not parse),
+// so the workflow falls back to its own way of undoing.
+//
+// The replica count is always in it. ScaleDeployment's patch is an update, not an apply, so after a scale the
+// apply entry no longer owns spec.replicas; a restore that left it out would drop the field, and the API server
+// would default it to 1 instead of putting back the count that was there.
+func appliedSnapshot(d *appsv1.Deployment) json.RawMessage {
+	ac, err := appsv1ac.ExtractDeployment(d, FieldManager)
+	if err != nil || !restorable(ac) {
+		return nil
+	}
+	if ac.Spec.Replicas == nil {
+		ac.Spec.WithReplicas(specReplicas(d))
+	}
+	b, err := json.Marshal(ac)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// restorable says whether applying ac alone gives a valid Deployment with the release's image: it must carry
+// the selector and the app container's image, or the apply would drop them (or be refused).
+func restorable(ac *appsv1ac.DeploymentApplyConfiguration) bool {
+	if ac == nil || ac.Spec == nil || ac.Spec.Selector == nil || ac.Spec.Template == nil ||
+		ac.Spec.Template.Spec == nil {
+		return false
+	}
+	for _, c := range ac.Spec.Template.Spec.Containers {
+		if deref(c.Name) == ContainerName {
+			return deref(c.Image) != ""
+		}
+	}
+	return false
+}
+
+// deref reads an optional field of an apply configuration, "" when it is unset.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // WaitRollout blocks until the Deployment's rollout completes or its progress deadline passes. It watches
@@ -268,7 +372,8 @@ func rolloutStatus(d *appsv1.Deployment) (phase rolloutPhase, p RolloutProgress,
 }
 
 // ApplyService server-side applies a ClusterIP Service selecting one color; applied to an existing Service it
-// switches the selector at once, which is why the workflow only uses it for the preview Service.
+// switches the selector at once, which is why the workflow only uses it for the preview Service. It refuses an
+// existing Service of another app with ErrNotOwned (see checkServiceOwner) before writing anything.
 func (k *Kubernetes) ApplyService(ctx context.Context, in ApplyServiceInput) (ApplyServiceResult, error) {
 	if err := refError("apply service", in.Namespace, in.Name); err != nil {
 		return ApplyServiceResult{}, err
@@ -293,6 +398,9 @@ func (k *Kubernetes) ApplyService(ctx context.Context, in ApplyServiceInput) (Ap
 	case err != nil:
 		return ApplyServiceResult{}, classify("get service "+ref, err)
 	default:
+		if err := checkServiceOwner(ref, existing, in.App); err != nil {
+			return ApplyServiceResult{}, err
+		}
 		res.PreviousColor = existing.Spec.Selector[LabelColor]
 	}
 
@@ -325,7 +433,8 @@ type selectorPatch struct {
 }
 
 // SwitchService moves a Service's selector to a color, only when it differs, so a retried or replayed switch
-// writes nothing and leaves no trace in the audit log.
+// writes nothing and leaves no trace in the audit log. It refuses a Service of another app with ErrNotOwned
+// (see checkServiceOwner).
 func (k *Kubernetes) SwitchService(ctx context.Context, in SwitchServiceInput) (SwitchServiceResult, error) {
 	if err := refError("switch service", in.Namespace, in.Name); err != nil {
 		return SwitchServiceResult{}, err
@@ -343,6 +452,11 @@ func (k *Kubernetes) SwitchService(ctx context.Context, in SwitchServiceInput) (
 	svc, err := services.Get(ctx, in.Name, metav1.GetOptions{})
 	if err != nil {
 		return SwitchServiceResult{}, classify("get service "+ref, err)
+	}
+	// The patch carries the resourceVersion read here, so the Service cannot change owner between this check and
+	// the write.
+	if err := checkServiceOwner(ref, svc, in.App); err != nil {
+		return SwitchServiceResult{}, err
 	}
 	res := SwitchServiceResult{PreviousColor: svc.Spec.Selector[LabelColor]}
 	if res.PreviousColor == in.Color {
@@ -370,9 +484,25 @@ func (k *Kubernetes) DeleteService(ctx context.Context, in ServiceRef) error {
 	if err := refError("delete service", in.Namespace, in.Name); err != nil {
 		return err
 	}
-	err := k.Client.CoreV1().Services(in.Namespace).Delete(ctx, in.Name, metav1.DeleteOptions{})
+	ref := in.Namespace + "/" + in.Name
+	opts := metav1.DeleteOptions{}
+	if in.App != "" {
+		// Only a Service of this app is deleted; the UID precondition makes the check and the delete one step.
+		svc, err := k.Client.CoreV1().Services(in.Namespace).Get(ctx, in.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return classify("delete service "+ref, err)
+		}
+		if err := checkServiceOwner(ref, svc, in.App); err != nil {
+			return err
+		}
+		opts.Preconditions = &metav1.Preconditions{UID: &svc.UID, ResourceVersion: &svc.ResourceVersion}
+	}
+	err := k.Client.CoreV1().Services(in.Namespace).Delete(ctx, in.Name, opts)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return classify("delete service "+in.Namespace+"/"+in.Name, err)
+		return classify("delete service "+ref, err)
 	}
 	return nil
 }
@@ -390,7 +520,37 @@ func (k *Kubernetes) ActiveColor(ctx context.Context, in ServiceRef) (ActiveColo
 	if err != nil {
 		return ActiveColorResult{}, classify("get service "+in.Namespace+"/"+in.Name, err)
 	}
-	return ActiveColorResult{Exists: true, Color: svc.Spec.Selector[LabelColor]}, nil
+	return ActiveColorResult{Exists: true, Color: svc.Spec.Selector[LabelColor], App: serviceApp(svc)}, nil
+}
+
+// serviceApp is the app a Service belongs to: its LabelApp label, or, when it has no such label (a Service
+// created by an older Slipway), the app its selector selects.
+func serviceApp(svc *corev1.Service) string {
+	if app, ok := svc.Labels[LabelApp]; ok {
+		return app
+	}
+	return svc.Spec.Selector[LabelApp]
+}
+
+// checkServiceOwner refuses, with the non-retryable ErrNotOwned, a Service that belongs to another app than
+// app: a spec that names another app's Service as its active or preview Service must not be able to move that
+// app's traffic. A Service labelled LabelApp must carry app; a Service without the label is accepted only
+// when its selector already selects app (what an older Slipway created), and is otherwise not Slipway's.
+func checkServiceOwner(ref string, svc *corev1.Service, app string) error {
+	owner, labelled := svc.Labels[LabelApp]
+	switch {
+	case labelled && owner != app:
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"service %s belongs to app %q (label %s), not to %q: Slipway will not take over another app's "+
+				"Service; pick another blueGreen.activeService/previewService for %q",
+			ref, owner, LabelApp, app, app), ErrNotOwned, nil)
+	case !labelled && svc.Spec.Selector[LabelApp] != app:
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"service %s was not created by Slipway (it has no %s label and does not select app %q): Slipway "+
+				"will not take over a Service it did not create; pick another blueGreen.activeService/previewService "+
+				"for %q", ref, LabelApp, app, app), ErrNotOwned, nil)
+	}
+	return nil
 }
 
 // ScaleDeployment sets a Deployment's replicas through the scale subresource, only when they differ, so it
@@ -431,7 +591,8 @@ func (k *Kubernetes) ScaleDeployment(ctx context.Context, in ScaleInput) (ScaleR
 }
 
 // DescribeDeployment reads the image and replica counts of a Deployment, so a rollback can tell whether the
-// color it would switch back to still runs and what.
+// color it would switch back to still runs and what, and snapshots the fields Slipway applied to it (Applied),
+// so a compensation can put them back with RestoreDeployment.
 func (k *Kubernetes) DescribeDeployment(ctx context.Context, in DeploymentRef) (DeploymentState, error) {
 	if err := refError("describe deployment", in.Namespace, in.Name); err != nil {
 		return DeploymentState{}, err
@@ -449,6 +610,7 @@ func (k *Kubernetes) DescribeDeployment(ctx context.Context, in DeploymentRef) (
 		Version:       d.Labels[LabelVersion],
 		Replicas:      specReplicas(d),
 		ReadyReplicas: d.Status.ReadyReplicas,
+		Applied:       appliedSnapshot(d),
 	}, nil
 }
 

@@ -30,6 +30,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 const ns = "demo-production"
@@ -320,10 +322,94 @@ func TestActiveColor(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ActiveColorResult{}, res)
 
+	// No LabelApp label (an older Slipway's Service): the app comes from the selector.
 	k, _ = newK8s(service("demo-app-active", Green))
 	res, err = k.ActiveColor(context.Background(), ref)
 	require.NoError(t, err)
-	require.Equal(t, ActiveColorResult{Exists: true, Color: Green}, res)
+	require.Equal(t, ActiveColorResult{Exists: true, Color: Green, App: "demo-app"}, res)
+
+	// The label wins over the selector.
+	k, _ = newK8s(ownedService("demo-app-active", Blue, "other-app"))
+	res, err = k.ActiveColor(context.Background(), ref)
+	require.NoError(t, err)
+	require.Equal(t, ActiveColorResult{Exists: true, Color: Blue, App: "other-app"}, res)
+}
+
+// ownedService is service(name, color) labelled as belonging to app.
+func ownedService(name, color, app string) *corev1.Service {
+	svc := service(name, color)
+	svc.Labels = map[string]string{LabelApp: app, LabelManagedBy: ManagedByValue}
+	return svc
+}
+
+// TestServiceOwnership checks ApplyService and SwitchService refuse, before any write, a Service that belongs
+// to another app or that Slipway did not create, and accept the app's own Services, old and new.
+func TestServiceOwnership(t *testing.T) {
+	const name = "demo-app-active"
+	relabel := func(svc *corev1.Service, labels, selector map[string]string) *corev1.Service {
+		svc.Labels, svc.Spec.Selector = labels, selector
+		return svc
+	}
+	tests := []struct {
+		name    string
+		svc     *corev1.Service
+		wantMsg string // "" means accepted
+	}{
+		{name: "labelled for this app", svc: ownedService(name, Blue, "demo-app")},
+		{name: "no label, selects this app (older Slipway)", svc: service(name, Blue)},
+		{name: "labelled for another app", svc: relabel(service(name, Blue),
+			map[string]string{LabelApp: "other-app"}, map[string]string{LabelApp: "other-app", LabelColor: Blue}),
+			wantMsg: `belongs to app "other-app" (label app.kubernetes.io/name), not to "demo-app"`},
+		{name: "labelled for another app, selector of this app: the label wins", svc: relabel(service(name, Blue),
+			map[string]string{LabelApp: "other-app"}, map[string]string{LabelApp: "demo-app", LabelColor: Blue}),
+			wantMsg: `belongs to app "other-app"`},
+		{name: "empty label", svc: relabel(service(name, Blue),
+			map[string]string{LabelApp: ""}, map[string]string{LabelApp: "demo-app", LabelColor: Blue}),
+			wantMsg: `belongs to app ""`},
+		{name: "no label, selects another app", svc: relabel(service(name, Blue),
+			nil, map[string]string{LabelApp: "other-app", "tier": "web"}),
+			wantMsg: `was not created by Slipway (it has no app.kubernetes.io/name label and does not select app "demo-app")`},
+		{name: "no label, no app in the selector", svc: relabel(service(name, Blue),
+			map[string]string{"team": "payments"}, map[string]string{"run": "legacy"}),
+			wantMsg: "was not created by Slipway"},
+	}
+	calls := map[string]func(*Kubernetes) error{
+		"ApplyService": func(k *Kubernetes) error {
+			_, err := k.ApplyService(context.Background(),
+				ApplyServiceInput{Namespace: ns, Name: name, App: "demo-app", Color: Green, Port: 8080})
+			return err
+		},
+		"SwitchService": func(k *Kubernetes) error {
+			_, err := k.SwitchService(context.Background(),
+				SwitchServiceInput{Namespace: ns, Name: name, App: "demo-app", Color: Green})
+			return err
+		},
+	}
+	for _, tt := range tests {
+		for callName, call := range calls {
+			t.Run(callName+"/"+tt.name, func(t *testing.T) {
+				k, cs := newK8s(tt.svc.DeepCopy())
+				err := call(k)
+				if tt.wantMsg == "" {
+					require.NoError(t, err)
+					require.Len(t, writes(cs), 1)
+					svc, err := cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+					require.NoError(t, err)
+					require.Equal(t, Green, svc.Spec.Selector[LabelColor])
+					return
+				}
+				require.Equal(t, ErrNotOwned, ErrorType(err))
+				requireNonRetryable(t, err)
+				require.Contains(t, err.Error(), "service demo-production/demo-app-active ")
+				require.Contains(t, err.Error(), tt.wantMsg)
+				require.Contains(t, err.Error(), "pick another blueGreen.activeService/previewService")
+				require.Empty(t, writes(cs), "nothing written")
+				svc, err := cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+				require.NoError(t, err)
+				require.Equal(t, tt.svc.Spec.Selector, svc.Spec.Selector)
+			})
+		}
+	}
 }
 
 func TestDeleteServiceIsIdempotent(t *testing.T) {
@@ -369,7 +455,8 @@ func TestErrorClassification(t *testing.T) {
 			field.ErrorList{field.Invalid(field.NewPath("spec", "selector"), "x", "field is immutable")}), wantType: ErrInvalidObject},
 		{name: "bad request", err: apierrors.NewBadRequest("nope"), wantType: ErrInvalidObject},
 		{name: "forbidden", err: apierrors.NewForbidden(gr, "demo-app-green", errors.New("rbac")), wantType: ErrForbidden},
-		{name: "unauthorized", err: apierrors.NewUnauthorized("token expired"), wantType: ErrForbidden},
+		// client-go refreshes exec-plugin and rotated credentials after a 401: the next attempt can succeed.
+		{name: "unauthorized", err: apierrors.NewUnauthorized("token expired")},
 		{name: "not found (namespace)", err: apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, ns), wantType: ErrNotFound},
 		{name: "internal error", err: apierrors.NewInternalError(errors.New("etcd"))},
 		{name: "conflict", err: apierrors.NewConflict(gr, "demo-app-green", errors.New("modified"))},
@@ -710,6 +797,10 @@ func TestRefValidation(t *testing.T) {
 		"ActiveColor":        func() error { _, err := k.ActiveColor(ctx, ServiceRef{Namespace: ns}); return err },
 		"ScaleDeployment":    func() error { _, err := k.ScaleDeployment(ctx, ScaleInput{Name: "x"}); return err },
 		"DescribeDeployment": func() error { _, err := k.DescribeDeployment(ctx, DeploymentRef{}); return err },
+		"RestoreDeployment": func() error {
+			_, err := k.RestoreDeployment(ctx, RestoreDeploymentInput{Namespace: ns, Applied: json.RawMessage(`{}`)})
+			return err
+		},
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
@@ -772,4 +863,246 @@ func TestRealClientAgainstStandIn(t *testing.T) {
 	_, err = k.SwitchService(ctx, SwitchServiceInput{Namespace: ns, Name: "demo-app-active", App: "demo-app", Color: Green})
 	requireRetryable(t, err)
 	require.True(t, apierrors.IsConflict(err))
+}
+
+// TestRestoreDeploymentPutsBackWhatWasApplied snapshots a Deployment Slipway applied, lets a new release change
+// its image, readiness path, env and replicas, then restores the snapshot: the Deployment is back to what the
+// first release applied, not the old image with the new release's settings.
+func TestRestoreDeploymentPutsBackWhatWasApplied(t *testing.T) {
+	k, cs := newK8s()
+	ctx := context.Background()
+	ref := DeploymentRef{Namespace: ns, Name: "demo-app-green"}
+	const v1, v2 = "registry.example/demo-app:1.4.1", "registry.example/demo-app:1.4.2"
+
+	first := baseInput()
+	first.Image, first.Version = v1, "1.4.1"
+	_, err := k.ApplyDeployment(ctx, first)
+	require.NoError(t, err)
+
+	before, err := k.DescribeDeployment(ctx, ref)
+	require.NoError(t, err)
+	require.True(t, before.Exists)
+	require.NotEmpty(t, before.Applied)
+	require.Contains(t, string(before.Applied), v1)
+	require.Contains(t, string(before.Applied), `"/ready"`)
+	require.NotContains(t, string(before.Applied), "managedFields", "owned fields only")
+	require.NotContains(t, string(before.Applied), `"status"`)
+
+	// The snapshot survives the trip through the workflow history.
+	var st DeploymentState
+	b, err := json.Marshal(before)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &st))
+	require.JSONEq(t, string(before.Applied), string(st.Applied))
+
+	second := baseInput()
+	second.Image, second.Version, second.Replicas = v2, "1.4.2", 5
+	second.Container.Probes.Readiness = &spec.HTTPProbe{Path: "/ready-v2", PeriodSeconds: 7}
+	second.Container.Env = append(second.Container.Env, spec.EnvVar{Name: "NEW_FLAG", Value: "on"})
+	_, err = k.ApplyDeployment(ctx, second)
+	require.NoError(t, err)
+	d, err := cs.AppsV1().Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, v2, appImage(d))
+	require.Equal(t, "/ready-v2", appContainer(t, d).ReadinessProbe.HTTPGet.Path)
+
+	cs.ClearActions()
+	res, err := k.RestoreDeployment(ctx, RestoreDeploymentInput{Namespace: ns, Name: ref.Name,
+		Applied: st.Applied, Replicas: ptr(int32(0))})
+	require.NoError(t, err)
+	require.Equal(t, ApplyDeploymentResult{PreviousImage: v2, PreviousVersion: "1.4.2", PreviousReplicas: 5,
+		Generation: d.Generation, Changed: true}, res)
+	w := writes(cs)
+	require.Len(t, w, 1)
+	patch := w[0].(k8stesting.PatchActionImpl)
+	require.Equal(t, types.ApplyPatchType, patch.GetPatchType())
+	require.Equal(t, FieldManager, patch.PatchOptions.FieldManager)
+	require.Equal(t, ptr(true), patch.PatchOptions.Force)
+
+	d, err = cs.AppsV1().Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, v1, appImage(d))
+	require.Equal(t, int32(0), *d.Spec.Replicas)
+	require.Equal(t, "1.4.1", d.Labels[LabelVersion])
+	c := appContainer(t, d)
+	require.Equal(t, "/ready", c.ReadinessProbe.HTTPGet.Path)
+	require.Equal(t, int32(2), c.ReadinessProbe.InitialDelaySeconds)
+	require.Zero(t, c.ReadinessProbe.PeriodSeconds, "the new release's probe period is gone")
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	require.NotContains(t, env, "NEW_FLAG", "what the failed release added is dropped")
+	require.Equal(t, "1.4.1", env[VersionEnv])
+	require.Equal(t, "info", env["LOG_LEVEL"])
+
+	// Restoring again changes nothing; without Replicas the snapshot's count comes back.
+	res, err = k.RestoreDeployment(ctx, RestoreDeploymentInput{Namespace: ns, Name: ref.Name,
+		Applied: st.Applied, Replicas: ptr(int32(0))})
+	require.NoError(t, err)
+	require.False(t, res.Changed)
+	_, err = k.RestoreDeployment(ctx, RestoreDeploymentInput{Namespace: ns, Name: ref.Name, Applied: st.Applied})
+	require.NoError(t, err)
+	d, err = cs.AppsV1().Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, int32(3), *d.Spec.Replicas)
+}
+
+func appContainer(t *testing.T, d *appsv1.Deployment) corev1.Container {
+	t.Helper()
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == ContainerName {
+			return c
+		}
+	}
+	t.Fatalf("deployment %s has no container %q", d.Name, ContainerName)
+	return corev1.Container{}
+}
+
+// TestDescribeDeploymentApplied checks when a snapshot is taken and what it holds.
+func TestDescribeDeploymentApplied(t *testing.T) {
+	ctx := context.Background()
+	ref := DeploymentRef{Namespace: ns, Name: "demo-app-green"}
+	decode := func(t *testing.T, st DeploymentState) *appsv1.Deployment {
+		t.Helper()
+		var d appsv1.Deployment
+		require.NoError(t, json.Unmarshal(st.Applied, &d))
+		return &d
+	}
+
+	t.Run("never applied by Slipway: empty", func(t *testing.T) {
+		k, _ := newK8s(deployment("demo-app-green", 3, "img"))
+		st, err := k.DescribeDeployment(ctx, ref)
+		require.NoError(t, err)
+		require.True(t, st.Exists)
+		require.Empty(t, st.Applied)
+	})
+
+	t.Run("image taken over by another manager: empty", func(t *testing.T) {
+		k, cs := newK8s()
+		_, err := k.ApplyDeployment(ctx, baseInput())
+		require.NoError(t, err)
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		require.NoError(t, err)
+		for i := range d.Spec.Template.Spec.Containers {
+			d.Spec.Template.Spec.Containers[i].Image = "registry.example/demo-app:hotfix"
+		}
+		_, err = cs.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-set"})
+		require.NoError(t, err)
+		st, err := k.DescribeDeployment(ctx, ref)
+		require.NoError(t, err)
+		require.Equal(t, "registry.example/demo-app:hotfix", st.Image)
+		require.Empty(t, st.Applied, "a restore could not put an image back")
+	})
+
+	t.Run("scaled after the apply: the replica count is kept", func(t *testing.T) {
+		k, _ := newK8s()
+		_, err := k.ApplyDeployment(ctx, baseInput())
+		require.NoError(t, err)
+		_, err = k.ScaleDeployment(ctx, ScaleInput{Namespace: ns, Name: ref.Name, Replicas: 0})
+		require.NoError(t, err)
+		st, err := k.DescribeDeployment(ctx, ref)
+		require.NoError(t, err)
+		require.NotEmpty(t, st.Applied)
+		require.Equal(t, ptr(int32(0)), decode(t, st).Spec.Replicas)
+
+		// A failed release applies 3 replicas again; restoring without an override puts 0 back, where dropping
+		// the field would let the API server default it.
+		_, err = k.ApplyDeployment(ctx, baseInput())
+		require.NoError(t, err)
+		_, err = k.RestoreDeployment(ctx, RestoreDeploymentInput{Namespace: ns, Name: ref.Name, Applied: st.Applied})
+		require.NoError(t, err)
+		st, err = k.DescribeDeployment(ctx, ref)
+		require.NoError(t, err)
+		require.Equal(t, int32(0), st.Replicas)
+	})
+}
+
+func TestRestoreDeploymentRecreatesADeletedDeployment(t *testing.T) {
+	k, cs := newK8s()
+	ctx := context.Background()
+	_, err := k.ApplyDeployment(ctx, baseInput())
+	require.NoError(t, err)
+	st, err := k.DescribeDeployment(ctx, DeploymentRef{Namespace: ns, Name: "demo-app-green"})
+	require.NoError(t, err)
+	require.NoError(t, cs.AppsV1().Deployments(ns).Delete(ctx, "demo-app-green", metav1.DeleteOptions{}))
+
+	res, err := k.RestoreDeployment(ctx, RestoreDeploymentInput{Namespace: ns, Name: "demo-app-green",
+		Applied: st.Applied, Replicas: ptr(int32(0))})
+	require.NoError(t, err)
+	require.True(t, res.Created)
+	require.True(t, res.Changed)
+	d, err := cs.AppsV1().Deployments(ns).Get(ctx, "demo-app-green", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, baseInput().Image, appImage(d))
+	require.Equal(t, int32(0), *d.Spec.Replicas)
+}
+
+func TestRestoreDeploymentInvalidInput(t *testing.T) {
+	k, cs := newK8s()
+	ctx := context.Background()
+	_, err := k.ApplyDeployment(ctx, baseInput())
+	require.NoError(t, err)
+	st, err := k.DescribeDeployment(ctx, DeploymentRef{Namespace: ns, Name: "demo-app-green"})
+	require.NoError(t, err)
+	// edit returns the snapshot with one change, made on its decoded JSON.
+	edit := func(change func(m map[string]any)) json.RawMessage {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(st.Applied, &m))
+		change(m)
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		return b
+	}
+	containers := func(m map[string]any) []any {
+		return m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)
+	}
+	tests := []struct {
+		name    string
+		in      RestoreDeploymentInput
+		wantMsg string
+	}{
+		{name: "no namespace", in: RestoreDeploymentInput{Name: "demo-app-green", Applied: st.Applied},
+			wantMsg: "namespace and name are required"},
+		{name: "no snapshot", in: RestoreDeploymentInput{Namespace: ns, Name: "demo-app-green"},
+			wantMsg: "no applied fields"},
+		{name: "not JSON", in: RestoreDeploymentInput{Namespace: ns, Name: "demo-app-green", Applied: json.RawMessage(`[1]`)},
+			wantMsg: "do not decode"},
+		{name: "another Deployment's", in: RestoreDeploymentInput{Namespace: ns, Name: "demo-app-blue", Applied: st.Applied},
+			wantMsg: "applied fields are those of demo-production/demo-app-green"},
+		{name: "another namespace's", in: RestoreDeploymentInput{Namespace: "demo-staging", Name: "demo-app-green",
+			Applied: st.Applied}, wantMsg: "applied fields are those of demo-production/demo-app-green"},
+		{name: "not a Deployment", in: RestoreDeploymentInput{Namespace: ns, Name: "demo-app-green",
+			Applied: edit(func(m map[string]any) { m["kind"] = "StatefulSet" })}, wantMsg: "want apps/v1 Deployment"},
+		{name: "no image", in: RestoreDeploymentInput{Namespace: ns, Name: "demo-app-green",
+			Applied: edit(func(m map[string]any) { delete(containers(m)[0].(map[string]any), "image") })},
+			wantMsg: `no image for container "app"`},
+		{name: "negative replicas", in: RestoreDeploymentInput{Namespace: ns, Name: "demo-app-green",
+			Applied: st.Applied, Replicas: ptr(int32(-1))}, wantMsg: "replicas -1 is negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs.ClearActions()
+			_, err := k.RestoreDeployment(ctx, tt.in)
+			require.Equal(t, ErrInvalidInput, ErrorType(err))
+			requireNonRetryable(t, err)
+			require.ErrorContains(t, err, tt.wantMsg)
+			require.Empty(t, cs.Actions(), "nothing read or written")
+		})
+	}
+}
+
+func TestDeleteServiceLeavesAnotherAppsServiceAlone(t *testing.T) {
+	cs := fake.NewClientset(&corev1.Service{ObjectMeta: metav1.ObjectMeta{
+		Namespace: "prod", Name: "shop-active", Labels: map[string]string{LabelApp: "payments"}}})
+	k := &Kubernetes{Client: cs}
+	err := k.DeleteService(context.Background(), ServiceRef{Namespace: "prod", Name: "shop-active", App: "shop"})
+	require.Equal(t, ErrNotOwned, ErrorType(err))
+	_, err = cs.CoreV1().Services("prod").Get(context.Background(), "shop-active", metav1.GetOptions{})
+	require.NoError(t, err, "the other app's Service is still there")
+
+	require.NoError(t, k.DeleteService(context.Background(), ServiceRef{Namespace: "prod", Name: "shop-active", App: "payments"}))
+	_, err = cs.CoreV1().Services("prod").Get(context.Background(), "shop-active", metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err))
+	require.NoError(t, k.DeleteService(context.Background(), ServiceRef{Namespace: "prod", Name: "shop-active", App: "payments"}), "idempotent")
 }

@@ -35,8 +35,9 @@ const (
 )
 
 // Prober runs smoke checks through a Service. Mode picks the route ("" means ProbeModeProxy); BaseURL is the API
-// server (or a stand-in serving the same URL shape) in proxy mode and unused in DNS mode. HTTP nil means
-// http.DefaultClient; per-request timeouts come from the input, not from the client.
+// server (or a stand-in serving the same URL shape) in proxy mode and unused in DNS mode. HTTP nil means a
+// default client; per-request timeouts come from the input, not from the client. SmokeCheck never follows a
+// redirect, whatever HTTP's CheckRedirect says (see noRedirects).
 type Prober struct {
 	HTTP    *http.Client
 	BaseURL string
@@ -106,9 +107,10 @@ func (p *Prober) SmokeCheck(ctx context.Context, in SmokeCheckInput) (SmokeCheck
 	default:
 		return SmokeCheckResult{}, fmt.Errorf("smoke check: unknown prober mode %q", p.Mode)
 	}
+	client := p.noRedirects()
 	var results []CheckResult
 	for attempt := 1; ; attempt++ {
-		results = p.runChecks(ctx, in, attempt)
+		results = p.runChecks(ctx, client, in, attempt)
 		if err := ctx.Err(); err != nil {
 			return SmokeCheckResult{}, err
 		}
@@ -145,9 +147,23 @@ func validateSmokeCheck(in SmokeCheckInput) error {
 	return nil
 }
 
+// noRedirects returns a copy of the Prober's client (a default one when HTTP is nil) that hands back a 3xx
+// answer as is instead of following it. The cluster prober's transport adds the worker's bearer token to every
+// request, whatever the host, so following a redirect from the released app to another host would leak the
+// token. A 3xx is then just a status the check compares with its expected status. The copy shares the
+// transport (and its connections) but leaves the configured client untouched.
+func (p *Prober) noRedirects() *http.Client {
+	var c http.Client
+	if p.HTTP != nil {
+		c = *p.HTTP
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
 // runChecks runs every check once, even after one fails, so a failure report shows the whole picture. It
 // heartbeats before each request, so a long list of slow checks cannot outlast the heartbeat timeout.
-func (p *Prober) runChecks(ctx context.Context, in SmokeCheckInput, attempt int) []CheckResult {
+func (p *Prober) runChecks(ctx context.Context, client *http.Client, in SmokeCheckInput, attempt int) []CheckResult {
 	timeout := in.Timeout.D()
 	if timeout <= 0 {
 		timeout = defaultProbeTimeout
@@ -168,7 +184,7 @@ func (p *Prober) runChecks(ctx context.Context, in SmokeCheckInput, attempt int)
 		}
 		target := p.URL(in.Namespace, in.Service, in.Port, c.Path)
 		r := CheckResult{Name: name, URL: redact(target)}
-		status, body, err := p.get(ctx, target, timeout)
+		status, body, err := get(ctx, client, target, timeout)
 		r.Status, r.Body = status, cut(body, maxResultBody)
 		switch {
 		case err != nil:
@@ -185,18 +201,14 @@ func (p *Prober) runChecks(ctx context.Context, in SmokeCheckInput, attempt int)
 	return results
 }
 
-// get sends one GET bounded by timeout; the error it returns names the cause only (the URL, which may carry the
-// API server address, is reported separately and redacted).
-func (p *Prober) get(ctx context.Context, rawURL string, timeout time.Duration) (int, string, error) {
+// get sends one GET with client, bounded by timeout; the error it returns names the cause only (the URL, which
+// may carry the API server address, is reported separately and redacted).
+func get(ctx context.Context, client *http.Client, rawURL string, timeout time.Duration) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return 0, "", errors.New("bad request URL")
-	}
-	client := p.HTTP
-	if client == nil {
-		client = http.DefaultClient
 	}
 	resp, err := client.Do(req)
 	if err != nil {

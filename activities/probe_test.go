@@ -380,3 +380,73 @@ func TestSmokeCheckInActivity(t *testing.T) {
 	require.NoError(t, val.Get(&res))
 	require.Equal(t, 2, res.Attempts)
 }
+
+// TestSmokeCheckNeverFollowsRedirects checks a redirect from the app to another host is reported as a status and
+// never followed: the cluster prober's transport adds the worker's bearer token to every request, so following
+// it would hand the token to whatever host the app names.
+func TestSmokeCheckNeverFollowsRedirects(t *testing.T) {
+	const token = "s3cr3t-token"
+	var targetHits atomic.Int32
+	var targetAuth atomic.Value
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		targetHits.Add(1)
+		targetAuth.Store(r.Header.Get("Authorization"))
+		fmt.Fprint(w, "ok")
+	}))
+	defer target.Close()
+
+	var appAuth atomic.Value
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		appAuth.Store(r.Header.Get("Authorization"))
+		if r.URL.Path != proxyPrefix+"/healthz" {
+			http.Error(w, "no such service", http.StatusNotFound)
+			return
+		}
+		http.Redirect(w, r, target.URL+"/steal", http.StatusFound)
+	}))
+	defer app.Close()
+
+	cluster, err := NewClusterProber(&rest.Config{Host: app.URL, BearerToken: token})
+	require.NoError(t, err)
+	configured := &Prober{HTTP: app.Client(), BaseURL: app.URL}
+	tests := []struct {
+		name     string
+		prober   *Prober
+		wantAuth string // the Authorization header the app itself receives
+	}{
+		{name: "cluster prober with a token", prober: cluster, wantAuth: "Bearer " + token},
+		{name: "configured client", prober: configured},
+		{name: "nil HTTP", prober: &Prober{BaseURL: app.URL}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.prober
+			in := smokeInput(spec.Check{Name: "health", Path: "/healthz"})
+			in.Attempts = 1
+			_, err := p.SmokeCheck(context.Background(), in)
+			require.Equal(t, ErrSmokeCheckFailed, ErrorType(err))
+			require.ErrorContains(t, err, "status 302, want 200")
+			var appErr *temporal.ApplicationError
+			require.True(t, errors.As(err, &appErr))
+			var results []CheckResult
+			require.NoError(t, appErr.Details(&results))
+			require.Len(t, results, 1)
+			require.Equal(t, http.StatusFound, results[0].Status)
+
+			// A check that expects the redirect passes on the 302 itself.
+			in.Checks[0].ExpectStatus = http.StatusFound
+			res, err := p.SmokeCheck(context.Background(), in)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusFound, res.Results[0].Status)
+			require.True(t, res.Results[0].OK)
+
+			require.Equal(t, tt.wantAuth, appAuth.Load(), "the app got the prober's credentials")
+			require.Zero(t, targetHits.Load(), "the redirect target received no request")
+			require.Nil(t, targetAuth.Load(), "nor any Authorization header")
+			if p.HTTP != nil {
+				require.Nil(t, p.HTTP.CheckRedirect, "the configured client is not changed")
+			}
+		})
+	}
+	require.Nil(t, http.DefaultClient.CheckRedirect, "the shared default client is not changed")
+}

@@ -17,7 +17,7 @@ import (
 
 // VersionEnv is the environment variable that tells the app which release it runs, so it can report its
 // version without parsing its image reference.
-const VersionEnv = "SLIPWAY_VERSION"
+const VersionEnv = spec.VersionEnv
 
 // portName names the container port and the Service port, so probes and Services follow a port change
 // without being rendered again.

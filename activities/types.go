@@ -1,6 +1,10 @@
 package activities
 
-import "github.com/vektagraf/slipway/internal/spec"
+import (
+	"encoding/json"
+
+	"github.com/vektagraf/slipway/internal/spec"
+)
 
 // Labels Slipway puts on the objects it manages. Selectors use LabelApp and LabelColor only, so a Service
 // switches between colors by changing one label value.
@@ -97,16 +101,21 @@ type SwitchServiceResult struct {
 	Changed       bool   `json:"changed"`
 }
 
-// ServiceRef names a Service.
+// ServiceRef names a Service. App, when set, makes DeleteService leave alone a Service of another app.
 type ServiceRef struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
+	App       string `json:"app,omitempty"`
 }
 
 // ActiveColorResult is the color a Service selects; Exists is false when there is no such Service yet.
 type ActiveColorResult struct {
 	Exists bool   `json:"exists"`
 	Color  string `json:"color,omitempty"`
+	// App is the app the Service belongs to: its LabelApp label, or its selector's LabelApp when it has no such
+	// label (a Service created by an older Slipway). It lets a workflow refuse another app's Service before any
+	// step; ApplyService and SwitchService refuse it anyway (ErrNotOwned), also when App is "".
+	App string `json:"app,omitempty"`
 }
 
 // ScaleInput sets a Deployment's replica count.
@@ -128,13 +137,30 @@ type DeploymentRef struct {
 	Name      string `json:"name"`
 }
 
-// DeploymentState is what a rollback needs to know about a color.
+// DeploymentState is what a rollback needs to know about a color, and what a compensation needs to put a
+// Deployment back.
 type DeploymentState struct {
 	Exists        bool   `json:"exists"`
 	Image         string `json:"image,omitempty"`
 	Version       string `json:"version,omitempty"`
 	Replicas      int32  `json:"replicas"`
 	ReadyReplicas int32  `json:"readyReplicas"`
+	// Applied is the apply configuration of exactly the fields Slipway's field manager owns
+	// (appsv1ac.ExtractDeployment), plus the replica count when a scale took that field over, as JSON, for
+	// RestoreDeployment. It is empty when the Deployment does not exist or holds nothing a restore could apply
+	// (Slipway never applied it, or another manager owns its app container's image); the workflow then falls
+	// back.
+	Applied json.RawMessage `json:"applied,omitempty"`
+}
+
+// RestoreDeploymentInput puts a Deployment back as a DescribeDeployment snapshot saw it.
+type RestoreDeploymentInput struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Applied is DeploymentState.Applied of the same Deployment.
+	Applied json.RawMessage `json:"applied"`
+	// Replicas, when set, replaces the snapshot's replica count (e.g. 0 to restore an idle color).
+	Replicas *int32 `json:"replicas,omitempty"`
 }
 
 // SmokeCheckInput runs HTTP checks through a Service.

@@ -75,16 +75,20 @@ up() {
   PROXY=http://$(cat "$DIR/localpods.addr")
   SLIPWAY_PROBE_PROXY_URL=$PROXY bin/worker --kubeconfig "$KUBECONFIG" > "$DIR/worker.log" 2>&1 &
   echo $! > "$DIR/worker.pid"
+  for _ in $(seq 1 100); do grep -q "Started Worker" "$DIR/worker.log" && break; sleep 0.1; done
+  grep -q "Started Worker" "$DIR/worker.log" || { echo "demo: the worker did not start:" >&2; cat "$DIR/worker.log" >&2; exit 1; }
 
   say "release v1.0.0 (first release: blue)"
-  bin/starter release --spec "$SPEC" --version v1.0.0 --actor demo --wait
+  bin/starter release --spec "$SPEC" --version v1.0.0 --actor demo --wait --timeout 5m
 
   say "release v1.1.0 (blue -> green; blue scaled down after the delay)"
-  bin/starter release --spec "$SPEC" --version v1.1.0 --actor demo --wait
+  bin/starter release --spec "$SPEC" --version v1.1.0 --actor demo --wait --timeout 5m
 
   say "release v1.2.0-broken (fails its preview checks: rolls back, traffic stays on green)"
-  if bin/starter release --spec "$SPEC" --version v1.2.0-broken --actor demo --wait; then
-    echo "demo: the broken release succeeded; it should have rolled back" >&2
+  local code=0
+  bin/starter release --spec "$SPEC" --version v1.2.0-broken --actor demo --wait --timeout 5m || code=$?
+  if [[ $code != 1 ]]; then # 1: failed and rolled back; anything else is not what the demo shows
+    echo "demo: the broken release ended with exit code $code; it should have rolled back (1)" >&2
     exit 1
   fi
 

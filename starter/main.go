@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,6 +95,7 @@ type command struct {
 	specPath       string
 	actor          string
 	asJSON         bool
+	timeout        time.Duration
 }
 
 func (c *command) flags() *flag.FlagSet {
@@ -102,6 +104,7 @@ func (c *command) flags() *flag.FlagSet {
 	c.fs.StringVar(&c.specPath, "spec", "deploy/slipway.yaml", "path of the release spec")
 	c.fs.StringVar(&c.actor, "actor", firstEnv("GITHUB_ACTOR", "USER"), "who is asking (recorded in the release)")
 	c.fs.BoolVar(&c.asJSON, "json", false, "print the result (or status) as JSON")
+	c.fs.DurationVar(&c.timeout, "timeout", 0, "with --wait: stop waiting after this long (exit 4; the workflow goes on); 0 waits until it ends")
 	return c.fs
 }
 
@@ -139,7 +142,8 @@ func (c *command) dial() (*releases.Client, func(), int) {
 	if err != nil {
 		return nil, nil, c.fail(exitError, "connect to Temporal at %s: %v (is the server up? see TEMPORAL_ADDRESS)", cfg.Address, err)
 	}
-	return &releases.Client{Temporal: tc, Namespace: cfg.Namespace, WebUI: cfg.WebUI}, tc.Close, exitOK
+	return &releases.Client{Temporal: tc, Namespace: cfg.Namespace, WebUI: cfg.WebUI, TaskQueue: os.Getenv("SLIPWAY_TASK_QUEUE")},
+		tc.Close, exitOK
 }
 
 // prepare parses the flags, loads the spec, runs check and only then connects to Temporal, so bad input never
@@ -254,6 +258,15 @@ func (c *command) printRun(what string, run releases.Run) {
 
 // follow streams stage changes until the run ends and maps its outcome to the exit code.
 func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.Run, result any) int {
+	if ok, err := rc.HasWorker(ctx); err == nil && !ok {
+		fmt.Fprintf(c.stderr, "starter %s: warning: no worker polls task queue %q; the workflow waits until one does (SLIPWAY_TASK_QUEUE must match the worker's --task-queue)\n",
+			c.name, cmp.Or(rc.TaskQueue, workflows.TaskQueue))
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
 	seen := map[string]string{}
 	show := func(name string, state workflows.StageState, msg string) {
 		key := string(state) + "|" + msg
@@ -273,10 +286,15 @@ func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.
 		}
 	})
 	if err != nil {
-		if ctx.Err() != nil {
+		var wfErr *temporal.WorkflowExecutionError
+		switch {
+		case errors.As(err, &wfErr):
+			return c.fail(exitFailed, "%s", outcome(err))
+		case ctx.Err() != nil:
 			return c.fail(exitError, "stopped waiting; the workflow goes on: %s", run.URL)
+		default:
+			return c.fail(exitError, "lost track of %s (%v); the workflow goes on: %s", run.ID, err, run.URL)
 		}
-		return c.fail(exitFailed, "%s", outcome(err))
 	}
 	if c.asJSON {
 		out, _ := json.MarshalIndent(result, "", "  ")

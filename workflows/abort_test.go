@@ -41,19 +41,19 @@ func TestAbortDuringEachWaitRollsBack(t *testing.T) {
 		wantComp []string
 	}{
 		{StageStagingDeploy, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
-			env.OnActivity(k8s.WaitRollout, mockAny, rolloutOf("demo-app")).After(slow).Return(fc.WaitRollout)
+			env.OnActivity(k8s.WaitRollout, mockAny, rolloutOf("demo-app")).After(slow).Once().Return(fc.WaitRollout)
 		}, []string{"restore-staging"}},
 		{StageStagingSmoke, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
-			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app")).After(slow).Return(fc.SmokeCheck)
+			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app")).After(slow).Once().Return(fc.SmokeCheck)
 		}, []string{"restore-staging"}},
 		{StageProductionDeploy, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
-			env.OnActivity(k8s.WaitRollout, mockAny, rolloutOf("demo-app-green")).After(slow).Return(fc.WaitRollout)
+			env.OnActivity(k8s.WaitRollout, mockAny, rolloutOf("demo-app-green")).After(slow).Once().Return(fc.WaitRollout)
 		}, []string{"scale-down-green", "restore-staging"}},
 		{StagePreviewChecks, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
-			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app-preview")).After(slow).Return(fc.SmokeCheck)
+			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app-preview")).After(slow).Once().Return(fc.SmokeCheck)
 		}, []string{"scale-down-green", "restore-staging"}},
 		{StageVerify, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
-			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app-active")).After(slow).Return(fc.SmokeCheck)
+			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app-active")).After(slow).Once().Return(fc.SmokeCheck)
 		}, []string{"switch-back-to-blue", "scale-down-green", "restore-staging"}},
 		// No slow activity: the abort lands in the scale-down delay (30s) after the switch.
 		{StageScaleDownOld, func(*testsuite.TestWorkflowEnvironment, *fakeCluster) {},

@@ -25,6 +25,9 @@ func (r *release) productionDeploy(ctx workflow.Context) (string, error) {
 		activities.ServiceRef{Namespace: ns, Name: bg.ActiveService}).Get(ctx, &active); err != nil {
 		return "", err
 	}
+	if err := checkOwner(ns, bg.ActiveService, s.App.Name, active); err != nil {
+		return "", err
+	}
 	if active.Exists && active.Color != activities.Blue && active.Color != activities.Green {
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"service %s/%s exists but does not select label %s=blue|green; it was not created by Slipway: delete it or name another blueGreen.activeService",
@@ -42,9 +45,19 @@ func (r *release) productionDeploy(ctx workflow.Context) (string, error) {
 		return "", err
 	}
 
-	r.saga.add(StageProductionDeploy, "scale-down-"+r.newColor, func(c workflow.Context) error {
-		return workflow.ExecuteActivity(withShortActivity(c), k8s.ScaleDeployment,
-			activities.ScaleInput{Namespace: ns, Name: name, Replicas: 0}).Get(c, nil)
+	ref := activities.DeploymentRef{Namespace: ns, Name: name}
+	idle, err := describe(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	// The compensation puts the idle color back as it was, at zero replicas, so a later rollback to it finds
+	// the version that was live before, not this release's build.
+	newColor := r.newColor
+	r.saga.add(StageProductionDeploy, "scale-down-"+newColor, func(c workflow.Context) error {
+		if err := notLive(c, ns, bg.ActiveService, newColor); err != nil {
+			return err
+		}
+		return restore(c, ref, idle, int32p(0), nil)
 	})
 	in := r.deploymentInput(ns, name, r.newColor, r.image, r.in.Version, s.Environments.Production.Replicas)
 	if err := workflow.ExecuteActivity(actx, k8s.ApplyDeployment, in).Get(ctx, nil); err != nil {
@@ -78,7 +91,7 @@ func (r *release) trafficSwitch(ctx workflow.Context) (string, error) {
 	if r.prevColor == "" {
 		r.saga.add(StageTrafficSwitch, "delete-"+svc, func(c workflow.Context) error {
 			err := workflow.ExecuteActivity(withShortActivity(c), k8s.DeleteService,
-				activities.ServiceRef{Namespace: ns, Name: svc}).Get(c, nil)
+				activities.ServiceRef{Namespace: ns, Name: svc, App: s.App.Name}).Get(c, nil)
 			if err == nil {
 				r.t.status.ActiveColor = ""
 			}

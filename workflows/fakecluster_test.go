@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ type fakeCluster struct {
 	mu          sync.Mutex
 	deployments map[string]*fakeDeployment
 	services    map[string]string // ns/name -> selected color ("" selects the uncolored staging Deployment)
+	owners      map[string]string // ns/name -> app label of a Service, when not demo-app
 	calls       []string
 	// fail maps "Method ns/name" to the errors returned by its next calls, one per call.
 	fail map[string][]error
@@ -30,7 +32,8 @@ type fakeDeployment struct {
 }
 
 func newFakeCluster() *fakeCluster {
-	return &fakeCluster{deployments: map[string]*fakeDeployment{}, services: map[string]string{}, fail: map[string][]error{}}
+	return &fakeCluster{deployments: map[string]*fakeDeployment{}, services: map[string]string{}, owners: map[string]string{},
+		fail: map[string][]error{}}
 }
 
 // registerActivities registers the workflows' activities; it must precede every OnActivity call.
@@ -48,6 +51,7 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(k8s.ActiveColor, mockAny, mockAny).Return(f.ActiveColor).Maybe()
 	env.OnActivity(k8s.ScaleDeployment, mockAny, mockAny).Return(f.ScaleDeployment).Maybe()
 	env.OnActivity(k8s.DescribeDeployment, mockAny, mockAny).Return(f.DescribeDeployment).Maybe()
+	env.OnActivity(k8s.RestoreDeployment, mockAny, mockAny).Return(f.RestoreDeployment).Maybe()
 	env.OnActivity(probe.SmokeCheck, mockAny, mockAny).Return(f.SmokeCheck).Maybe()
 }
 
@@ -181,7 +185,14 @@ func (f *fakeCluster) ActiveColor(_ context.Context, in activities.ServiceRef) (
 		return activities.ActiveColorResult{}, err
 	}
 	c, ok := f.services[key]
-	return activities.ActiveColorResult{Exists: ok, Color: c}, nil
+	app := "demo-app"
+	if o, set := f.owners[key]; set {
+		app = o
+	}
+	if !ok {
+		app = ""
+	}
+	return activities.ActiveColorResult{Exists: ok, Color: c, App: app}, nil
 }
 
 func (f *fakeCluster) ScaleDeployment(_ context.Context, in activities.ScaleInput) (activities.ScaleResult, error) {
@@ -214,7 +225,33 @@ func (f *fakeCluster) DescribeDeployment(_ context.Context, in activities.Deploy
 	if d == nil {
 		return activities.DeploymentState{}, nil
 	}
-	return activities.DeploymentState{Exists: true, Image: d.image, Version: d.version, Replicas: d.replicas, ReadyReplicas: d.replicas}, nil
+	applied, _ := json.Marshal(fakeApplied{Image: d.image, Version: d.version, Replicas: d.replicas})
+	return activities.DeploymentState{Exists: true, Image: d.image, Version: d.version, Replicas: d.replicas,
+		ReadyReplicas: d.replicas, Applied: applied}, nil
+}
+
+// fakeApplied stands in for the server-side-apply snapshot DescribeDeployment returns.
+type fakeApplied struct {
+	Image, Version string
+	Replicas       int32
+}
+
+func (f *fakeCluster) RestoreDeployment(_ context.Context, in activities.RestoreDeploymentInput) (activities.ApplyDeploymentResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("RestoreDeployment", key); err != nil {
+		return activities.ApplyDeploymentResult{}, err
+	}
+	var a fakeApplied
+	if err := json.Unmarshal(in.Applied, &a); err != nil {
+		return activities.ApplyDeploymentResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, nil)
+	}
+	if in.Replicas != nil {
+		a.Replicas = *in.Replicas
+	}
+	f.deployments[key] = &fakeDeployment{image: a.Image, version: a.Version, replicas: a.Replicas}
+	return activities.ApplyDeploymentResult{}, nil
 }
 
 // SmokeCheck fails when the Service selects a Deployment whose version contains "broken" (as the demo app does),

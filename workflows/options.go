@@ -22,11 +22,13 @@ func retryPolicy(maxAttempts int32) *temporal.RetryPolicy {
 }
 
 // withShortActivity is for single API calls (apply, patch, scale, read): each try is bounded by a minute, and
-// ten tries with backoff ride out an API server restart.
+// ten tries with backoff ride out an API server restart. An abort waits for a call in flight to end, so a
+// write cannot land after the compensation that was meant to undo it.
 func withShortActivity(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         retryPolicy(10),
+		WaitForCancellation: true,
 	})
 }
 

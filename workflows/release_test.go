@@ -201,9 +201,9 @@ func TestEachStageFailingRollsBack(t *testing.T) {
 			}
 			require.Equal(t, tc.wantComp, comps, "compensations run in reverse order of the steps")
 			require.Equal(t, StateSkipped, stageByName(st, StageScaleDownOld).State)
-			// Non-retryable errors are tried once (restore-staging re-applies the staging Deployment: one more).
+			// Non-retryable errors are tried once (restore-staging waits for the staging rollout: one more).
 			want := 1
-			if tc.method == "ApplyDeployment" && tc.object == stagingDep {
+			if tc.method == "WaitRollout" && tc.object == stagingDep {
 				want = 2
 			}
 			require.Len(t, h.fc.callsOf(tc.method+" "+tc.object), want)
@@ -224,8 +224,10 @@ func TestCompensationOrderOnTheCluster(t *testing.T) {
 	undo := calls[verifyAt+1:]
 	require.Equal(t, []string{
 		"SwitchService " + prodActive + "=blue",
+		"ActiveColor " + prodActive, // green is not live any more: it may be scaled down
 		"ScaleDeployment " + greenDep + "=0",
-		"ApplyDeployment " + stagingDep,
+		"RestoreDeployment " + stagingDep,
+		"WaitRollout " + stagingDep,
 	}, undo)
 }
 
@@ -268,7 +270,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	require.Len(t, h.fc.callsOf("ApplyDeployment "+greenDep), 3)
 }
 
-func TestCompensationFailureIsReported(t *testing.T) {
+func TestFailedSwitchBackNeverScalesDownTheLiveColor(t *testing.T) {
 	h := newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
 	h.fc.failNext("SmokeCheck", prodActive, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
@@ -276,12 +278,40 @@ func TestCompensationFailureIsReported(t *testing.T) {
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
 	require.Equal(t, ErrCompensationFailed, errType(err))
-	require.Contains(t, err.Error(), "switch-back-to-blue")
+	require.Contains(t, err.Error(), "[switch-back-to-blue scale-down-green]")
 	st := h.status(t)
 	require.Equal(t, PhaseFailed, st.Phase)
-	// The other compensations still ran.
-	require.Equal(t, int32(0), h.fc.deployment(greenDep).replicas)
+	require.Equal(t, "green", st.ActiveColor)
+	// Users are still on green, so green keeps its pods; the other compensations still ran.
+	color, _ := h.fc.service(prodActive)
+	require.Equal(t, "green", color)
+	require.Equal(t, int32(2), h.fc.deployment(greenDep).replicas)
 	require.Equal(t, "v1.0.0", h.fc.deployment(stagingDep).version)
+	require.Contains(t, st.Compensations[1].Message, "still selects green")
+}
+
+func TestFailedReleaseLeavesTheIdleColorOnThePreviousVersion(t *testing.T) {
+	// v1.1.0 is live on green; blue holds v1.0.0 at zero replicas, ready for a rollback.
+	h := newHarness(t)
+	h.fc.seedLive("green", "v1.1.0")
+	h.fc.deployments[blueDep] = &fakeDeployment{image: "localhost/slipway/demo-app:v1.0.0", version: "v1.0.0", replicas: 0}
+	h.fc.failNext("SmokeCheck", prodPreview, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.2.0"))
+	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.Equal(t, fakeDeployment{image: "localhost/slipway/demo-app:v1.0.0", version: "v1.0.0", replicas: 0}, h.fc.deployment(blueDep),
+		"a later rollback must find v1.0.0 on blue, not the failed v1.2.0")
+}
+
+func TestAnotherAppsActiveServiceIsRefusedBeforeAnyProductionChange(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.fc.owners[prodActive] = "payments"
+	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrRolledBack, errType(err))
+	require.Contains(t, err.Error(), `belongs to app "payments"`)
+	require.Empty(t, h.fc.callsOf("ApplyDeployment demo-production"))
+	require.Empty(t, h.fc.callsOf("ApplyService demo-production"))
 }
 
 func TestInvalidInputTouchesNothing(t *testing.T) {

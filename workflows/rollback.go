@@ -1,7 +1,10 @@
 package workflows
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -43,9 +46,15 @@ func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, e
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return rb.t.status, nil }); err != nil {
 		return RollbackResult{}, err
 	}
-	spec.ApplyDefaults(&rb.in.Spec)
-	if err := rb.in.Spec.Validate(); err != nil {
-		err = temporal.NewNonRetryableApplicationError("invalid rollback input, nothing was changed: "+err.Error(), ErrInvalidRelease, nil)
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	if err := workflow.ExecuteLocalActivity(lctx, prepareRollback, rb.in.Spec).Get(ctx, &rb.in.Spec); err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			err = appErr
+		}
 		rb.t.markUnrun(StateSkipped)
 		rb.t.status.Phase, rb.t.status.Error = PhaseRejected, err.Error()
 		return RollbackResult{}, err
@@ -72,12 +81,19 @@ func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, e
 	} {
 		rb.t.start(ctx, st.name, "")
 		msg, err := st.fn(ctx)
+		if err != nil && st.name == StageRollbackScaleDown {
+			// Traffic is already on the previous color and checked; undoing that because the old color could
+			// not be scaled down would put users back on the version being rolled back from.
+			rb.t.end(ctx, st.name, StateFailed, reasonOf(err)+"; scale it down by hand")
+			workflow.GetLogger(ctx).Warn("current color not scaled down", "error", err)
+			break
+		}
 		if err != nil {
-			rb.t.end(ctx, st.name, StateFailed, err.Error())
+			rb.t.end(ctx, st.name, StateFailed, reasonOf(err))
 			rb.t.markUnrun(StateSkipped)
 			rb.t.status.Phase = PhaseRollingBack
 			failed := rb.saga.compensate(ctx, rb.t)
-			msg := fmt.Sprintf("rollback of %s failed at %s: %v", s.App.Name, st.name, err)
+			msg := fmt.Sprintf("rollback of %s failed at %s: %s", s.App.Name, st.name, reasonOf(err))
 			if len(failed) > 0 {
 				msg += fmt.Sprintf("; undoing it failed at %v: check the status query and the cluster", failed)
 				rb.t.status.Phase = PhaseFailed
@@ -105,6 +121,9 @@ func (rb *rollback) inspect(ctx workflow.Context) (string, error) {
 	var active activities.ActiveColorResult
 	if err := workflow.ExecuteActivity(actx, k8s.ActiveColor,
 		activities.ServiceRef{Namespace: ns, Name: s.BlueGreen.ActiveService}).Get(ctx, &active); err != nil {
+		return "", err
+	}
+	if err := checkOwner(ns, s.BlueGreen.ActiveService, s.App.Name, active); err != nil {
 		return "", err
 	}
 	if !active.Exists || (active.Color != activities.Blue && active.Color != activities.Green) {
@@ -135,7 +154,11 @@ func (rb *rollback) scaleUp(ctx workflow.Context) (string, error) {
 	ns, name := s.Environments.Production.Namespace, colorName(s.App.Name, rb.target)
 	want := s.Environments.Production.Replicas
 	if rb.previous.Replicas == 0 {
-		rb.saga.add(StageRollbackScaleUp, "scale-down-"+rb.target, func(c workflow.Context) error {
+		target := rb.target
+		rb.saga.add(StageRollbackScaleUp, "scale-down-"+target, func(c workflow.Context) error {
+			if err := notLive(c, ns, s.BlueGreen.ActiveService, target); err != nil {
+				return err
+			}
 			return workflow.ExecuteActivity(withShortActivity(c), k8s.ScaleDeployment,
 				activities.ScaleInput{Namespace: ns, Name: name, Replicas: 0}).Get(c, nil)
 		})
@@ -193,4 +216,14 @@ func (rb *rollback) scaleDown(ctx workflow.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%s scaled from %d to 0", name, res.Previous), nil
+}
+
+// prepareRollback fills defaults and validates the spec; like prepareRelease it runs as a local activity so a
+// later rule change cannot change how a recorded rollback replays.
+func prepareRollback(_ context.Context, s spec.Spec) (spec.Spec, error) {
+	spec.ApplyDefaults(&s)
+	if err := s.Validate(); err != nil {
+		return s, temporal.NewNonRetryableApplicationError("invalid rollback input, nothing was changed: "+err.Error(), ErrInvalidRelease, nil)
+	}
+	return s, nil
 }

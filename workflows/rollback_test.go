@@ -81,3 +81,28 @@ func TestRollbackHealthCheckFailureLeavesTrafficAndUndoesScaleUp(t *testing.T) {
 	require.Equal(t, int32(2), h.fc.deployment(greenDep).replicas)
 	require.Equal(t, PhaseRolledBack, h.status(t).Phase)
 }
+
+func TestRollbackSucceedsWhenOnlyTheFinalScaleDownFails(t *testing.T) {
+	h := newHarness(t)
+	seedAfterRelease(h.fc)
+	h.fc.failNext("ScaleDeployment", greenDep+"=0", temporal.NewNonRetryableApplicationError("forbidden", activities.ErrForbidden, nil))
+	h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
+	require.NoError(t, h.env.GetWorkflowError(), "traffic is back on blue; the rollback must not undo that")
+	color, _ := h.fc.service(prodActive)
+	require.Equal(t, "blue", color)
+	st := h.status(t)
+	require.Equal(t, PhaseSucceeded, st.Phase)
+	require.Equal(t, StateFailed, stageByName(st, StageRollbackScaleDown).State)
+	require.Contains(t, stageByName(st, StageRollbackScaleDown).Message, "scale it down by hand")
+	require.Empty(t, st.Compensations)
+}
+
+func TestRollbackOfAnotherAppsServiceIsRefused(t *testing.T) {
+	h := newHarness(t)
+	seedAfterRelease(h.fc)
+	h.fc.owners[prodActive] = "payments"
+	h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
+	require.Equal(t, ErrRollbackFailed, errType(h.env.GetWorkflowError()))
+	require.Empty(t, h.fc.callsOf("ScaleDeployment"))
+	require.Empty(t, h.fc.callsOf("SwitchService"))
+}

@@ -9,28 +9,28 @@ import (
 )
 
 // stagingDeploy rolls the new version out to staging: one Deployment and one Service, both named after the app.
-// Its compensation puts the previous image back (or scales a first deployment to zero).
+// Its compensation puts back the Deployment Slipway had applied before and waits for it (or scales a first
+// deployment to zero).
 func (r *release) stagingDeploy(ctx workflow.Context) (string, error) {
 	s := r.in.Spec
 	env := s.Environments.Staging
 	ref := activities.DeploymentRef{Namespace: env.Namespace, Name: s.App.Name}
 	actx := withShortActivity(ctx)
 
-	var before activities.DeploymentState
-	if err := workflow.ExecuteActivity(actx, k8s.DescribeDeployment, ref).Get(ctx, &before); err != nil {
+	before, err := describe(ctx, ref)
+	if err != nil {
 		return "", err
 	}
 	r.saga.add(StageStagingDeploy, "restore-staging", func(c workflow.Context) error {
-		cctx := withShortActivity(c)
-		if !before.Exists {
-			return workflow.ExecuteActivity(cctx, k8s.ScaleDeployment,
-				activities.ScaleInput{Namespace: ref.Namespace, Name: ref.Name, Replicas: 0}).Get(c, nil)
+		err := restore(c, ref, before, nil, func() activities.ApplyDeploymentInput {
+			return r.deploymentInput(env.Namespace, ref.Name, "", before.Image, before.Version, before.Replicas)
+		})
+		if err != nil || !before.Exists {
+			return err
 		}
-		if before.Image == r.image {
-			return nil
-		}
-		in := r.deploymentInput(env.Namespace, ref.Name, "", before.Image, before.Version, before.Replicas)
-		return workflow.ExecuteActivity(cctx, k8s.ApplyDeployment, in).Get(c, nil)
+		// Staging is only back when its previous version runs again.
+		return workflow.ExecuteActivity(withRolloutWait(c, s.BlueGreen.ProgressDeadline.D()), k8s.WaitRollout,
+			activities.WaitRolloutInput{Namespace: ref.Namespace, Name: ref.Name}).Get(c, nil)
 	})
 
 	in := r.deploymentInput(env.Namespace, ref.Name, "", r.image, r.in.Version, env.Replicas)

@@ -118,30 +118,46 @@ func (c *Client) start(ctx context.Context, id, workflowType, kind, version, sum
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}
-	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflowType, input)
-	if err == nil {
-		return Run{ID: id, RunID: run.GetRunID(), URL: c.URL(id, run.GetRunID())}, nil
+	// Two tries: the run that blocked the first may have finished before it could be described.
+	for try := 0; ; try++ {
+		run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflowType, input)
+		if err == nil {
+			return Run{ID: id, RunID: run.GetRunID(), URL: c.URL(id, run.GetRunID())}, nil
+		}
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if !errors.As(err, &started) {
+			return Run{}, fmt.Errorf("start %s: %w", kind, err)
+		}
+		running, isRunning, err := c.describe(ctx, id)
+		if err != nil {
+			return Run{}, err
+		}
+		if !isRunning && try == 0 {
+			continue
+		}
+		if running.Kind == kind && running.Version == version {
+			return Run{ID: id, RunID: running.RunID, Attached: true, URL: c.URL(id, running.RunID)}, nil
+		}
+		running.URL = c.URL(id, running.RunID)
+		return Run{}, running
 	}
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if !errors.As(err, &started) {
-		return Run{}, fmt.Errorf("start %s: %w", kind, err)
-	}
-	running, err := c.describe(ctx, id)
-	if err != nil {
-		return Run{}, err
-	}
-	if running.Kind == kind && running.Version == version {
-		return Run{ID: id, RunID: running.RunID, Attached: true, URL: c.URL(id, running.RunID)}, nil
-	}
-	running.URL = c.URL(id, running.RunID)
-	return Run{}, running
 }
 
-// describe reads the running workflow's kind and version from its memo.
-func (c *Client) describe(ctx context.Context, id string) (*ConflictError, error) {
+// HasWorker says whether any worker polls the task queue, so a caller can warn instead of waiting in silence
+// for a release no worker will run.
+func (c *Client) HasWorker(ctx context.Context) (bool, error) {
+	resp, err := c.Temporal.DescribeTaskQueue(ctx, c.taskQueue(), enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return false, fmt.Errorf("describe task queue %s: %w", c.taskQueue(), err)
+	}
+	return len(resp.GetPollers()) > 0, nil
+}
+
+// describe reads the latest run's kind and version from its memo, and whether it is still running.
+func (c *Client) describe(ctx context.Context, id string) (*ConflictError, bool, error) {
 	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
-		return nil, fmt.Errorf("describe running workflow %s: %w", id, err)
+		return nil, false, fmt.Errorf("describe running workflow %s: %w", id, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	out := &ConflictError{WorkflowID: id, RunID: info.GetExecution().GetRunId(), Kind: "workflow"}
@@ -153,7 +169,7 @@ func (c *Client) describe(ctx context.Context, id string) (*ConflictError, error
 	if p, ok := fields[workflows.MemoVersion]; ok {
 		_ = dc.FromPayload(p, &out.Version)
 	}
-	return out, nil
+	return out, info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }
 
 // URL links to the run in the Temporal Web UI.
@@ -186,21 +202,24 @@ func (c *Client) Status(ctx context.Context, id, runID string) (workflows.Status
 	return st, nil
 }
 
-// Abort signals the running release of an app to stop and roll back.
+// Abort signals the running release of an app to stop and roll back. A rollback cannot be aborted (stopping it
+// halfway would leave traffic between two colors), so an abort aimed at one is refused.
 func (c *Client) Abort(ctx context.Context, id string, req workflows.AbortRequest) (Run, error) {
-	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	running, isRunning, err := c.describe(ctx, id)
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			return Run{}, ErrNotRunning
 		}
-		return Run{}, fmt.Errorf("describe %s: %w", id, err)
+		return Run{}, err
 	}
-	info := desc.GetWorkflowExecutionInfo()
-	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if !isRunning {
 		return Run{}, ErrNotRunning
 	}
-	runID := info.GetExecution().GetRunId()
+	if running.Kind != "release" {
+		return Run{}, fmt.Errorf("the running workflow %s is a %s, which cannot be aborted: wait for it to finish", id, running.Kind)
+	}
+	runID := running.RunID
 	if err := c.Temporal.SignalWorkflow(ctx, id, runID, workflows.SignalAbort, req); err != nil {
 		return Run{}, fmt.Errorf("signal abort to %s: %w", id, err)
 	}

@@ -104,6 +104,10 @@ type EnvVar struct {
 	SecretRef *SecretKeyRef `json:"secretRef,omitempty" yaml:"secretRef,omitempty"`
 }
 
+// VersionEnv is the environment variable Slipway sets in the app container to the release version, so a spec
+// cannot set it (activities.VersionEnv is the same name).
+const VersionEnv = "SLIPWAY_VERSION"
+
 // SecretKeyRef points at one key of a Secret in the Deployment's namespace.
 type SecretKeyRef struct {
 	Name string `json:"name" yaml:"name"`

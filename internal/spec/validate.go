@@ -267,6 +267,8 @@ func (v *validator) container(path string, c *Container) {
 			v.add(p+".name", "required")
 		case len(validation.IsEnvVarName(e.Name)) > 0:
 			v.add(p+".name", "%s is not a valid environment variable name: %s", quoteShort(e.Name), strings.Join(validation.IsEnvVarName(e.Name), "; "))
+		case e.Name == VersionEnv:
+			v.add(p+".name", "%s is set by Slipway to the release version; choose another name", VersionEnv)
 		default:
 			if first, dup := seen[e.Name]; dup {
 				v.add(p+".name", "duplicate %s; already set in %s.env[%d]", quoteShort(e.Name), path, first)
@@ -377,6 +379,17 @@ func httpPathProblem(p string) string {
 	if _, err := url.ParseRequestURI(p); err != nil {
 		return quoteShort(p) + " is not a valid URL path (check its %-escapes)"
 	}
+	for _, seg := range strings.Split(p, "/") {
+		dec, err := url.PathUnescape(seg)
+		switch {
+		case err != nil:
+			return quoteShort(p) + " is not a valid URL path (check its %-escapes)"
+		case dec == "." || dec == "..":
+			return fmt.Sprintf("%s has the segment %s; a check or probe path must not have \".\" or \"..\" segments, %%-encoded (%%2e) or not, because they would take the request out of the path it is meant for (through the API server's service proxy, to other API paths)", quoteShort(p), strconv.Quote(seg))
+		case strings.Contains(dec, "/"):
+			return fmt.Sprintf("%s has the segment %s, which decodes to one with \"/\"; a check or probe path must not have an encoded \"/\" (%%2F) in a segment", quoteShort(p), strconv.Quote(seg))
+		}
+	}
 	return ""
 }
 
@@ -412,11 +425,27 @@ func repositoryProblem(repo string) string {
 			return fmt.Sprintf("%s is not a valid image repository: path component %s must be lower-case letters and digits, separated by '.', '_', '__' or '-'", quoteShort(repo), strconv.Quote(c))
 		}
 	}
+	// go-containerregistry accepts registry names the runtime's parser refuses ("registry-.example.com",
+	// "a..b", "host:"); the kubelet would leave the Pod in InvalidImageName.
+	if !repositoryName.MatchString(repo) {
+		host, _, _ := strings.Cut(repo, "/")
+		return fmt.Sprintf("%s is not a valid image repository: registry %s must be a host name (dot-separated parts of letters, digits and '-', not starting or ending with '-') or an [IPv6] address, with an optional :port", quoteShort(repo), strconv.Quote(host))
+	}
 	return ""
 }
 
-// pathComponent is one "/"-separated part of a repository path, per the distribution reference grammar.
-var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+// The distribution reference grammar, which the kubelet and the container runtimes parse image names with.
+const (
+	pathComponentPattern   = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
+	domainComponentPattern = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+	domainAndPortPattern   = `(?:` + domainComponentPattern + `(?:\.` + domainComponentPattern + `)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?`
+)
+
+// pathComponent is one "/"-separated part of a repository path.
+var pathComponent = regexp.MustCompile(`^` + pathComponentPattern + `$`)
+
+// repositoryName is a whole repository name: an optional registry, then the path.
+var repositoryName = regexp.MustCompile(`^(?:` + domainAndPortPattern + `/)?` + pathComponentPattern + `(?:/` + pathComponentPattern + `)*$`)
 
 func without(list []string, drop string) []string {
 	out := list[:0:0]

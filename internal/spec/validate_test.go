@@ -105,6 +105,14 @@ func TestValidateRules(t *testing.T) {
 		{"repository bad component", func(s *Spec) { s.Image.Repository = "registry.example.com/team//app" }, "image.repository", `path component ""`},
 		{"repository without registry", func(s *Spec) { s.Image.Repository = "team/app" }, "image.repository", "does not name its registry"},
 		{"repository docker hub short", func(s *Spec) { s.Image.Repository = "docker.io/nginx" }, "image.repository", `"library/"`},
+		{"registry part ends with -", func(s *Spec) { s.Image.Repository = "registry-.example.com/team/app" }, "image.repository",
+			`registry "registry-.example.com" must be a host name`},
+		{"registry starts with -", func(s *Spec) { s.Image.Repository = "-registry.example.com/team/app" }, "image.repository", `registry "-registry.example.com"`},
+		{"registry empty part", func(s *Spec) { s.Image.Repository = "registry..example.com/team/app" }, "image.repository", `registry "registry..example.com"`},
+		{"registry empty port", func(s *Spec) { s.Image.Repository = "registry.example.com:/team/app" }, "image.repository", `registry "registry.example.com:"`},
+		{"registry IPv6", func(s *Spec) { s.Image.Repository = "[::1]:5000/team/app" }, "", ""},
+		{"registry upper case", func(s *Spec) { s.Image.Repository = "Registry.Example.com/team/app" }, "", ""},
+		{"registry with underscore", func(s *Spec) { s.Image.Repository = "my_registry.example.com/team/app" }, "", ""},
 		{"pullPolicy Always", func(s *Spec) { s.Image.PullPolicy = "Always" }, "", ""},
 		{"pullPolicy Never", func(s *Spec) { s.Image.PullPolicy = "Never" }, "", ""},
 		{"pullPolicy lower case", func(s *Spec) { s.Image.PullPolicy = "always" }, "image.pullPolicy", "write IfNotPresent, Always or Never"},
@@ -127,6 +135,14 @@ func TestValidateRules(t *testing.T) {
 		{"probe path with host", func(s *Spec) { s.Container.Probes.Liveness.Path = "//evil.example.com/x" }, "container.probes.liveness.path", "must be a path, not a URL"},
 		{"probe path bad escape", func(s *Spec) { s.Container.Probes.Liveness.Path = "/a%zz" }, "container.probes.liveness.path", "not a valid URL path"},
 		{"probe path escaped", func(s *Spec) { s.Container.Probes.Liveness.Path = "/a%20b/c-d_e.f~g" }, "", ""},
+		{"probe path dot-dot", func(s *Spec) { s.Container.Probes.Liveness.Path = "/health/../admin" }, "container.probes.liveness.path",
+			`"/health/../admin" has the segment ".."; a check or probe path must not have "." or ".." segments`},
+		{"probe path dot", func(s *Spec) { s.Container.Probes.Readiness.Path = "/./ready" }, "container.probes.readiness.path", `has the segment "."`},
+		{"probe path trailing dot", func(s *Spec) { s.Container.Probes.Readiness.Path = "/ready/." }, "container.probes.readiness.path", `has the segment "."`},
+		{"probe path encoded dot-dot", func(s *Spec) { s.Container.Probes.Liveness.Path = "/%2e%2e/admin" }, "container.probes.liveness.path", `has the segment "%2e%2e"`},
+		{"probe path encoded slash", func(s *Spec) { s.Container.Probes.Liveness.Path = "/a%2Fb" }, "container.probes.liveness.path", `encoded "/" (%2F)`},
+		{"probe path dots in names", func(s *Spec) { s.Container.Probes.Liveness.Path = "/.well-known/health.json/.../..x" }, "", ""},
+		{"probe path trailing slash", func(s *Spec) { s.Container.Probes.Liveness.Path = "/health/" }, "", ""},
 		{"probe period negative", func(s *Spec) { s.Container.Probes.Liveness.PeriodSeconds = -1 }, "container.probes.liveness.periodSeconds", "at least 1"},
 		{"probe failureThreshold negative", func(s *Spec) { s.Container.Probes.Liveness.FailureThreshold = -1 }, "container.probes.liveness.failureThreshold", "at least 1"},
 		{"probe initial delay negative", func(s *Spec) { s.Container.Probes.Readiness.InitialDelaySeconds = -1 }, "container.probes.readiness.initialDelaySeconds", "negative"},
@@ -143,6 +159,9 @@ func TestValidateRules(t *testing.T) {
 		{"env name missing", func(s *Spec) { s.Container.Env[0].Name = "" }, "container.env[0].name", "required"},
 		{"env name invalid", func(s *Spec) { s.Container.Env[0].Name = "1=X" }, "container.env[0].name", `"1=X" is not a valid environment variable name`},
 		{"env name duplicate", func(s *Spec) { s.Container.Env[1].Name = "LOG_LEVEL" }, "container.env[1].name", `duplicate "LOG_LEVEL"; already set in container.env[0]`},
+		{"env name reserved", func(s *Spec) { s.Container.Env[0].Name = "SLIPWAY_VERSION" }, "container.env[0].name", "SLIPWAY_VERSION is set by Slipway to the release version"},
+		{"env name reserved secret", func(s *Spec) { s.Container.Env[1].Name = VersionEnv }, "container.env[1].name", "set by Slipway"},
+		{"env name reserved other case", func(s *Spec) { s.Container.Env[0].Name = "slipway_version" }, "", ""},
 		{"env value and secretRef", func(s *Spec) { s.Container.Env[1].Value = "x" }, "container.env[1]", "set value or secretRef, not both"},
 		{"env neither", func(s *Spec) { s.Container.Env[0].Value = "" }, "container.env[0]", "set value or secretRef"},
 		{"env secret name invalid", func(s *Spec) { s.Container.Env[1].SecretRef.Name = "Shop_DB" }, "container.env[1].secretRef.name", `"Shop_DB" is not a valid Secret name`},
@@ -163,6 +182,13 @@ func TestValidateRules(t *testing.T) {
 
 		{"no smoke checks", func(s *Spec) { s.Smoke.Checks = nil }, "smoke.checks", "at least one check is required"},
 		{"smoke path relative", func(s *Spec) { s.Smoke.Checks[1].Path = "version" }, "smoke.checks[1].path", `must start with "/"`},
+		{"smoke path escapes the service proxy", func(s *Spec) { s.Smoke.Checks[0].Path = "/../../api/v1/namespaces/kube-system/secrets" }, "smoke.checks[0].path",
+			`"/../../api/v1/namespaces/kube-system/secrets" has the segment ".."; a check or probe path must not have "." or ".." segments, %-encoded (%2e) or not`},
+		{"smoke path encoded dot-dot upper", func(s *Spec) { s.Smoke.Checks[1].Path = "/%2E%2E/%2E%2E/api" }, "smoke.checks[1].path", `has the segment "%2E%2E"`},
+		{"smoke path half encoded dot-dot", func(s *Spec) { s.Smoke.Checks[1].Path = "/version/.%2e" }, "smoke.checks[1].path", `has the segment ".%2e"`},
+		{"smoke path encoded dot", func(s *Spec) { s.Smoke.Checks[1].Path = "/%2e/version" }, "smoke.checks[1].path", `has the segment "%2e"`},
+		{"smoke path encoded slash", func(s *Spec) { s.Smoke.Checks[1].Path = "/version%2f..%2F..%2fapi" }, "smoke.checks[1].path", `which decodes to one with "/"`},
+		{"smoke path encoded dot in a name", func(s *Spec) { s.Smoke.Checks[1].Path = "/v%2e1/version" }, "", ""},
 		{"expectStatus 99", func(s *Spec) { s.Smoke.Checks[0].ExpectStatus = 99 }, "smoke.checks[0].expectStatus", "must be between 100 and 599, got 99"},
 		{"expectStatus 600", func(s *Spec) { s.Smoke.Checks[0].ExpectStatus = 600 }, "smoke.checks[0].expectStatus", "between 100 and 599"},
 		{"expectStatus 599", func(s *Spec) { s.Smoke.Checks[0].ExpectStatus = 599 }, "", ""},
@@ -178,6 +204,12 @@ func TestValidateRules(t *testing.T) {
 		{"preview check invalid", func(s *Spec) { s.BlueGreen.PreviewChecks = []Check{{Name: "x", Path: "/x?y", ExpectStatus: 200}} }, "blueGreen.previewChecks[0].path", "without a query"},
 		{"preview check status", func(s *Spec) { s.BlueGreen.PreviewChecks = []Check{{Path: "/x"}} }, "blueGreen.previewChecks[0].expectStatus", "got 0"},
 		{"preview checks empty", func(s *Spec) { s.BlueGreen.PreviewChecks = nil }, "blueGreen.previewChecks", "at least one check"},
+		{"preview check dot-dot", func(s *Spec) {
+			s.BlueGreen.PreviewChecks = []Check{{Name: "x", Path: "/ready/../../../api/v1/secrets", ExpectStatus: 200}}
+		}, "blueGreen.previewChecks[0].path", `has the segment ".."`},
+		{"preview check encoded dot-dot", func(s *Spec) {
+			s.BlueGreen.PreviewChecks = []Check{{Name: "x", Path: "/%2e%2e/%2e%2e/api", ExpectStatus: 200}}
+		}, "blueGreen.previewChecks[0].path", `has the segment "%2e%2e"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,10 +8,16 @@ import (
 	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// maxVersionLength is the longest image tag a registry accepts; the version becomes the tag.
-const maxVersionLength = 128
+// versionLabel is the label of every Deployment Slipway renders that holds the release version
+// (activities.LabelVersion); a version that is not a valid label value would be left out of it.
+const versionLabel = "app.kubernetes.io/version"
+
+// maxVersionLength is the longest Kubernetes label value, which is shorter than the longest image tag (128):
+// the version becomes both.
+const maxVersionLength = validation.LabelValueMaxLength
 
 // semverPattern is the regular expression of semver.org 2.0.0, with an optional leading "v"; group 5 is the
 // build metadata.
@@ -28,14 +34,17 @@ const versionHelp = "use a semantic version like 1.2.3, v1.2.3 or v1.2.3-rc.1, o
 
 // ValidateVersion accepts a release version: a semantic version (semver.org, optional leading "v",
 // pre-release allowed) or a git commit SHA of 7 to 40 lowercase hex characters. The version becomes an image
-// tag, a label value and part of workflow IDs, so anything else, including build metadata ("+" cannot appear
-// in an image tag), is refused; the refused value is quoted, never echoed raw.
+// tag, the value of the Kubernetes label app.kubernetes.io/version and a workflow memo, so anything else is
+// refused: build metadata ("+" cannot appear in an image tag), more than 63 characters, or a pre-release
+// ending in "-" (a label value must start and end with a letter or digit). The refused value is quoted, never
+// echoed raw.
 func ValidateVersion(v string) error {
 	switch {
 	case v == "":
 		return errors.New("version is required; " + versionHelp)
 	case len(v) > maxVersionLength:
-		return fmt.Errorf("version %s is %d characters long; an image tag holds at most %d", quoteShort(v), len(v), maxVersionLength)
+		return fmt.Errorf("version %s is %d characters long; it becomes the value of the Kubernetes label %s, which holds at most %d",
+			quoteShort(v), len(v), versionLabel, maxVersionLength)
 	case commitSHA.MatchString(v):
 		return nil
 	}
@@ -45,6 +54,10 @@ func ValidateVersion(v string) error {
 	}
 	if m[5] != "" {
 		return fmt.Errorf("version %s has build metadata %s, which is not allowed because \"+\" is not allowed in an image tag; drop it or make it a pre-release (v1.2.3-rc.1)", quoteShort(v), quoteShort("+"+m[5]))
+	}
+	if len(validation.IsValidLabelValue(v)) > 0 {
+		// Within the length limit, a semantic version fails only by ending in "-" ("1.0.0-rc-").
+		return fmt.Errorf("version %s is not a valid Kubernetes label value, and it becomes the label %s: a label value must start and end with a letter or digit", quoteShort(v), versionLabel)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 func TestValidateVersion(t *testing.T) {
@@ -40,9 +41,18 @@ func TestValidateVersion(t *testing.T) {
 		{"v1.2.3\nv1.2.4", `"v1.2.3\nv1.2.4" is not accepted`},
 		{"v1.2.3\n", `"v1.2.3\n" is not accepted`},
 		{"1.2.3 ", "is not accepted"},
-		{"1.2.3-" + strings.Repeat("a", 123), "129 characters long; an image tag holds at most 128"},
+		{"1.2.3-" + strings.Repeat("a", 57), ""}, // 63 characters, the longest label value
+		{"1.2.3-" + strings.Repeat("a", 58), `is 64 characters long; it becomes the value of the Kubernetes label app.kubernetes.io/version, which holds at most 63`},
+		{"1.2.3-" + strings.Repeat("a", 122), "128 characters long"},
 		{strings.Repeat("a", 129), "129 characters long"},
 		{"1.2.3-\x00", `"1.2.3-\x00" is not accepted`},
+		{"1.0.0-rc-1", ""},
+		{"1.0.0-rc-", `version "1.0.0-rc-" is not a valid Kubernetes label value, and it becomes the label app.kubernetes.io/version: a label value must start and end with a letter or digit`},
+		{"v1.0.0--", `"v1.0.0--" is not a valid Kubernetes label value`},
+		{"1.0.0-a.-", "not a valid Kubernetes label value"},
+		{"1.0.0-rc-+b", "build metadata"},
+		{"1.0.0-rc-\n", `"1.0.0-rc-\n" is not accepted`},
+		{"1.0.0-" + strings.Repeat("-", 57), "not a valid Kubernetes label value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.version, func(t *testing.T) {
@@ -56,8 +66,14 @@ func TestValidateVersion(t *testing.T) {
 			require.NotContains(t, err.Error(), "\n", "the value is quoted, never echoed raw")
 		})
 	}
-	// 128 characters is the longest tag.
-	require.NoError(t, ValidateVersion("1.2.3-"+strings.Repeat("a", 122)))
+}
+
+// A version ValidateVersion accepts is a valid label value, so it is never left out of the version label.
+func TestValidateVersionIsLabelValue(t *testing.T) {
+	for _, v := range []string{"1.2.3", "v1.2.3-rc.1", "1.0.0-alpha.beta-1.0", "1.0.0-rc-1", "abc1234", "1.2.3-" + strings.Repeat("a", 57)} {
+		require.NoError(t, ValidateVersion(v), v)
+		require.Empty(t, validation.IsValidLabelValue(v), v)
+	}
 }
 
 func TestImageRef(t *testing.T) {
@@ -68,6 +84,8 @@ func TestImageRef(t *testing.T) {
 	}{
 		{"localhost/slipway/demo-app", "v1.2.3", "localhost/slipway/demo-app:v1.2.3", ""},
 		{"127.0.0.1:5001/demo-app", "1.0.0-rc.1", "127.0.0.1:5001/demo-app:1.0.0-rc.1", ""},
+		{"localhost/slipway/demo-app", "1.0.0-rc-", "", "not a valid Kubernetes label value"},
+		{"registry-.example.com/team/app", "v1.2.3", "", `registry "registry-.example.com" must be a host name`},
 		{"registry.example.com:5000/team/app", "abc1234", "registry.example.com:5000/team/app:abc1234", ""},
 		{"registry.example.com/team/app:1.0", "v1.2.3", "", "put the version in --version"},
 		{"registry.example.com/team/app", "v1.2.3+x", "", "build metadata"},
@@ -112,6 +130,7 @@ func TestValidateImageRef(t *testing.T) {
 		{"nginx:1.27", "does not name its registry"},
 		{"localhost/Demo:1", "not a valid image repository"},
 		{"https://localhost/demo:1", "not a valid image repository"},
+		{"registry..example.com/team/app:v1", `registry "registry..example.com"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {

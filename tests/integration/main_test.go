@@ -113,9 +113,15 @@ func setup(m *testing.M) (int, error) {
 	defer srv.Stop()
 	h.temporal = srv.Client()
 
-	// The control plane, on ports of its own so a running `make demo` cluster is left alone.
-	h.clusterDir = filepath.Join(work, "cluster")
+	// The control plane, on ports of its own so a running `make demo` cluster is left alone. Its run dir is
+	// fixed, so a run that was killed before its cleanup (Ctrl-C, the test timeout) is stopped here first
+	// instead of holding the ports.
+	cache := envOr("SLIPWAY_CACHE", filepath.Join(os.Getenv("HOME"), ".cache", "slipway"))
+	h.clusterDir = filepath.Join(cache, "it-cluster")
 	clusterEnv := []string{"SLIPWAY_K8S_DIR=" + h.clusterDir, "SLIPWAY_K8S_PORT_BASE=" + envOr("SLIPWAY_IT_PORT_BASE", "36440")}
+	if _, err := run(repo, append(clusterEnv, "SLIPWAY_K8S_FAST_DOWN=1"), "scripts/cluster-down.sh"); err != nil {
+		return 1, fmt.Errorf("stop a stale integration cluster: %w", err)
+	}
 	out, err := run(repo, clusterEnv, "scripts/cluster-up.sh")
 	if err != nil {
 		return 1, err
