@@ -62,17 +62,16 @@ func NewClusterProber(cfg *rest.Config) (*Prober, error) {
 }
 
 // URL is where a check of path on the Service goes; it is exported so tests and operators can see exactly what
-// a check requests. The path is taken literally: each segment is escaped (a "%" in it stays a "%"), and a query
-// after "?" is passed as written.
+// a check requests. The path is used as already escaped, the way the kubelet reads probe paths (the spec
+// refuses spaces and bad %-escapes): "/a%20b" is requested as "/a%20b", and anything that still needs escaping
+// is escaped.
 func (p *Prober) URL(ns, svc string, port int32, path string) string {
-	rawPath, query, hasQuery := strings.Cut(path, "?")
-	segments := strings.Split(rawPath, "/")
-	for i, s := range segments {
-		segments[i] = url.PathEscape(s)
-	}
-	escaped := strings.Join(segments, "/")
-	if hasQuery {
-		escaped += "?" + query
+	escaped := (&url.URL{Path: path}).EscapedPath()
+	if u, err := url.Parse(path); err == nil && u.Scheme == "" && u.Host == "" {
+		escaped = u.EscapedPath()
+		if u.RawQuery != "" {
+			escaped += "?" + u.RawQuery
+		}
 	}
 	portStr := strconv.Itoa(int(port))
 	if p.Mode == ProbeModeDNS {

@@ -135,23 +135,28 @@ func TestGoodReleasesSwitchColorsAndScaleDownTheOldOne(t *testing.T) {
 func TestReleaseFailingPreviewChecksRollsBack(t *testing.T) {
 	s := appSpec(t, "broken")
 	prod := s.Environments.Production.Namespace
-	_, _, err := release(t, h.releases, s, "v1.0.0")
-	require.NoError(t, err)
+	// v1.0.0 on blue, then v1.1.0 on green: blue keeps v1.0.0 at zero replicas for a rollback.
+	for _, v := range []string{"v1.0.0", "v1.1.0"} {
+		_, _, err := release(t, h.releases, s, v)
+		require.NoError(t, err, v)
+	}
 
-	_, run, err := release(t, h.releases, s, "v1.1.0-broken")
+	_, run, err := release(t, h.releases, s, "v1.2.0-broken")
 	require.Error(t, err)
 	recordHistory(t, run, "release-preview-fails-rolled-back")
 	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "stage preview-checks failed")
-	require.Contains(t, err.Error(), "traffic stays on blue")
+	require.Contains(t, err.Error(), "traffic stays on green")
 
-	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"), "traffic still on the old color")
-	require.Equal(t, int32(0), deploymentOf(t, prod, "demo-app-green").Replicas, "new color at zero")
-	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
-	require.Equal(t, demoImage+":v1.0.0", deploymentOf(t, s.Environments.Staging.Namespace, "demo-app").Image, "staging restored")
+	require.Equal(t, "green", selectorColor(t, prod, "demo-app-active"), "traffic still on the old color")
+	require.Equal(t, deploymentView{Image: demoImage + ":v1.1.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-green"))
+	// The new color is at zero and holds what it held before the release (server-side apply snapshot), so a
+	// rollback would bring back v1.0.0, not the broken build.
+	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 0, ReadyReplicas: 0}, deploymentOf(t, prod, "demo-app-blue"))
+	require.Equal(t, demoImage+":v1.1.0", deploymentOf(t, s.Environments.Staging.Namespace, "demo-app").Image, "staging restored")
 	code, body := viaService(t, prod, "demo-app-active", "/version")
 	require.Equal(t, http.StatusOK, code)
-	require.Contains(t, body, "v1.0.0")
+	require.Contains(t, body, "v1.1.0")
 
 	st, err := h.releases.Status(deadline(t, 30*time.Second), run.ID, run.RunID)
 	require.NoError(t, err)
@@ -161,7 +166,7 @@ func TestReleaseFailingPreviewChecksRollsBack(t *testing.T) {
 		require.Equal(t, workflows.StateSucceeded, c.State, c.Name)
 		undone = append(undone, c.Name)
 	}
-	require.Equal(t, []string{"scale-down-green", "restore-staging"}, undone)
+	require.Equal(t, []string{"scale-down-blue", "restore-staging"}, undone)
 }
 
 func TestRollbackWorkflowReturnsToThePreviousColor(t *testing.T) {
