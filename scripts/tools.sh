@@ -14,6 +14,8 @@ TEMPORAL_CLI_VERSION=v1.5.1       # github.com/temporalio/cli (Server 1.29.1, UI
 K8S_VERSION=v1.37.2               # k8s.io/kubernetes; staging modules at v0.37.2
 ETCD_VERSION=v3.6.16              # go.etcd.io/etcd/server/v3
 KWOK_VERSION=v0.8.0               # sigs.k8s.io/kwok
+TRIVY_VERSION=v0.74.0             # github.com/aquasecurity/trivy (needs GOEXPERIMENT=jsonv2 to build)
+GRYPE_VERSION=v0.121.2            # github.com/anchore/grype
 BIN=$CACHE/bin
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 mkdir -p "$BIN" "$CACHE/build"
@@ -101,6 +103,35 @@ build_kwok() {
   unlock
 }
 
+# Trivy and Grype are pinned CLIs, built outside the project's go.mod: linking both into one program costs a
+# dependency conflict, jsonv2 process-wide and a 385 MB binary (see docs/ once the scan stage exists).
+build_trivy() {
+  local out=$BIN/trivy-$TRIVY_VERSION
+  [[ -x $out/trivy ]] && return
+  lock trivy
+  if [[ ! -x $out/trivy ]]; then
+    log "building trivy $TRIVY_VERSION (first run only, about 15 CPU-minutes)"
+    mkdir -p "$out"
+    GOEXPERIMENT=jsonv2 GOBIN=$out go install -trimpath \
+      -ldflags="-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" \
+      "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION"
+  fi
+  unlock
+}
+
+build_grype() {
+  local out=$BIN/grype-$GRYPE_VERSION
+  [[ -x $out/grype ]] && return
+  lock grype
+  if [[ ! -x $out/grype ]]; then
+    log "building grype $GRYPE_VERSION (first run only, about 7 CPU-minutes)"
+    mkdir -p "$out"
+    GOBIN=$out go install -trimpath -ldflags="-s -w -X main.version=$GRYPE_VERSION" \
+      "github.com/anchore/grype/cmd/grype@$GRYPE_VERSION"
+  fi
+  unlock
+}
+
 path_of() {
   case $1 in
     temporal) echo "$BIN/temporal-$TEMPORAL_CLI_VERSION/temporal" ;;
@@ -108,7 +139,9 @@ path_of() {
     kube-apiserver|kube-controller-manager|kube-scheduler) echo "$BIN/k8s-$K8S_VERSION/$1" ;;
     kwok) echo "$BIN/kwok-$KWOK_VERSION/kwok" ;;
     kwok-stages) echo "$BIN/kwok-$KWOK_VERSION/stages.yaml" ;;
-    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages)" >&2; return 2 ;;
+    trivy) echo "$BIN/trivy-$TRIVY_VERSION/trivy" ;;
+    grype) echo "$BIN/grype-$GRYPE_VERSION/grype" ;;
+    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages, trivy, grype)" >&2; return 2 ;;
   esac
 }
 
@@ -119,8 +152,11 @@ build() {
     k8s|kube-apiserver|kube-controller-manager|kube-scheduler) build_k8s ;;
     kwok|kwok-stages) build_kwok ;;
     cluster) build_etcd; build_k8s; build_kwok ;;
+    trivy) build_trivy ;;
+    grype) build_grype ;;
+    scanners) build_trivy; build_grype ;;
     all) build_temporal; build_etcd; build_k8s; build_kwok ;;
-    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, k8s, kwok, cluster, all)" >&2; return 2 ;;
+    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, k8s, kwok, cluster, trivy, grype, scanners, all)" >&2; return 2 ;;
   esac
 }
 
