@@ -1,0 +1,116 @@
+package scan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ReportSchemaVersion is the version of the Report format; it changes when a field changes meaning, so a
+// consumer of old reports can tell.
+const ReportSchemaVersion = 1
+
+// ReportJSONFile and ReportSARIFFile are the names WriteReports gives its files, fixed so a reader (the Web
+// UI, a person) finds them in any scan directory.
+const (
+	ReportJSONFile  = "report.json"
+	ReportSARIFFile = "report.sarif"
+)
+
+// Report is the complete record of one scan: what was scanned, with which scanners and databases, under which
+// policy, every merged finding and the verdict. It is kept as a file (and its digest recorded) rather than
+// carried in the workflow, where only the Verdict goes.
+type Report struct {
+	SchemaVersion int `json:"schemaVersion"`
+	// Target is what was scanned: an image reference or a directory.
+	Target string `json:"target"`
+	// Digest is the scanned image's digest ("sha256:..."); empty when the target is not an image.
+	Digest string `json:"digest"`
+	// Scanners holds each scanner's version and database, keyed by scanner name, so a result can be
+	// reproduced or explained later ("the database was a week old").
+	Scanners map[string]ScannerInfo `json:"scanners"`
+	// Time is when the scan ran.
+	Time     time.Time `json:"time"`
+	Policy   Policy    `json:"policy"`
+	Findings []Finding `json:"findings"`
+	Verdict  Verdict   `json:"verdict"`
+}
+
+// ScannerInfo identifies one scanner run: the CLI's version and the vulnerability database it used.
+type ScannerInfo struct {
+	Version string `json:"version"`
+	// DBVersion is the database's schema or release (Trivy's "2", Grype's "v6.1.3").
+	DBVersion string `json:"dbVersion,omitempty"`
+	// DBUpdatedAt is when the database was built or last updated, the measure of how current the scan is.
+	DBUpdatedAt time.Time `json:"dbUpdatedAt,omitzero"`
+}
+
+// ReportDigests are the sha256 digests ("sha256:<hex>") of the files WriteReports wrote, to record in the
+// workflow so the evidence can be checked later.
+type ReportDigests struct {
+	JSON  string `json:"json"`
+	SARIF string `json:"sarif"`
+}
+
+// WriteReports writes the report as dir/report.json and the SARIF log as dir/report.sarif and returns their
+// digests. Each file is written to a temporary file in dir and renamed into place, so a reader (or a retried
+// activity) never sees half a report: either the old file or the new one.
+func WriteReports(dir string, r Report, sarif []byte) (ReportDigests, error) {
+	if len(sarif) == 0 {
+		return ReportDigests{}, errors.New("scan: write reports: the SARIF log is empty")
+	}
+	if r.SchemaVersion == 0 {
+		r.SchemaVersion = ReportSchemaVersion
+	}
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	data, err := marshalIndent(r)
+	if err != nil {
+		return ReportDigests{}, fmt.Errorf("scan: encode report: %w", err)
+	}
+	var d ReportDigests
+	if d.JSON, err = writeAtomic(filepath.Join(dir, ReportJSONFile), data); err != nil {
+		return ReportDigests{}, err
+	}
+	if d.SARIF, err = writeAtomic(filepath.Join(dir, ReportSARIFFile), sarif); err != nil {
+		return ReportDigests{}, err
+	}
+	return d, nil
+}
+
+// writeAtomic writes data to path by way of a temporary file in the same directory (so the rename cannot
+// cross file systems) and returns the digest of what it wrote.
+func writeAtomic(path string, data []byte) (digest string, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return "", fmt.Errorf("scan: write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return "", fmt.Errorf("scan: write %s: %w", path, err)
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return "", fmt.Errorf("scan: write %s: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return "", fmt.Errorf("scan: write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return "", fmt.Errorf("scan: write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("scan: write %s: %w", path, err)
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
