@@ -4,7 +4,8 @@
 #   scripts/test.sh all           unit + integration + demo
 #   scripts/test.sh unit          go vet and the unit tests (no servers)
 #   scripts/test.sh integration   tests/integration against a real Temporal dev server and a real local
-#                                 control plane (built once by scripts/tools.sh, cached in ~/.cache/slipway)
+#                                 control plane, and tests/scanners with the real Trivy and Grype (all built
+#                                 once by scripts/tools.sh and scripts/scandb.sh, cached in ~/.cache/slipway)
 #   scripts/test.sh demo          `scripts/demo.sh up` on ports of its own, then `down`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +27,11 @@ unit() {
 
 integration() {
   say "tools (built once, then cached)"
-  scripts/tools.sh temporal cluster
+  scripts/tools.sh temporal cluster scanners
   say "integration tests (real Temporal dev server, real kube-apiserver/etcd/controllers + KWOK)"
   go test -count=1 -tags integration -timeout 30m ./tests/integration/
+  say "scanner tests (real Trivy and Grype, offline, on databases built by scripts/scandb.sh)"
+  go test -count=1 -tags integration -timeout 45m ./tests/scanners/
 }
 
 demo() {
