@@ -126,6 +126,19 @@ func (p Policy) Validate(now time.Time) error {
 			add(fmt.Sprintf("%s.failOn[%d]", policyPath, i), "%s is listed twice (also failOn[%d])", s, j)
 		}
 	}
+	// A set that blocks a severity but not a worse one (failOn: [HIGH]) would let CRITICAL findings through.
+	least := SeverityCritical + 1
+	for _, s := range p.FailOn {
+		if s.valid() && s != SeverityUnknown && s < least {
+			least = s
+		}
+	}
+	for worse := least + 1; worse <= SeverityCritical; worse++ {
+		if !slices.Contains(p.FailOn, worse) {
+			add(policyPath+".failOn", "blocks %s but not %s; a policy that blocks a severity must block every worse one (add %s)", least, worse, worse)
+			break
+		}
+	}
 	for i, ig := range p.Ignore {
 		path := fmt.Sprintf("%s.ignore[%d]", policyPath, i)
 		switch {

@@ -26,6 +26,9 @@ func TestPolicyValidate(t *testing.T) {
 			withIgnore(ok, func(ig *Ignore) { ig.Package = "golang.org/x/text" }),
 			withIgnore(ok, func(ig *Ignore) { ig.Package = "golang.org/x/net" }),
 		}}},
+		{name: "blocking a severity but not a worse one", policy: Policy{FailOn: []Severity{SeverityHigh}},
+			want: []string{"scan.failOn: blocks HIGH but not CRITICAL; a policy that blocks a severity must block every worse one (add CRITICAL)"}},
+		{name: "a threshold-shaped set is fine", policy: Policy{FailOn: []Severity{SeverityCritical, SeverityHigh, SeverityMedium}}},
 		{name: "reason required", policy: Policy{Ignore: []Ignore{withIgnore(ok, func(ig *Ignore) { ig.Reason = "  " })}},
 			want: []string{"scan.ignore[0].reason: required; say why the risk is accepted"}},
 		{name: "expired ignore", policy: Policy{Ignore: []Ignore{ok, withIgnore(ok, func(ig *Ignore) { ig.ID = "CVE-2099-0001"; ig.Expires = "2026-01-01" })}},
@@ -49,10 +52,10 @@ func TestPolicyValidate(t *testing.T) {
 		}},
 		{name: "duplicate ignore", policy: Policy{Ignore: []Ignore{ok, withIgnore(ok, func(ig *Ignore) { ig.ID = "cve-2022-32149" })}},
 			want: []string{"scan.ignore[1]: cve-2022-32149 is ignored twice (also scan.ignore[0]); keep one"}},
-		{name: "bad and repeated severities", policy: Policy{FailOn: []Severity{SeverityHigh, Severity(7), SeverityHigh}},
+		{name: "bad and repeated severities", policy: Policy{FailOn: []Severity{SeverityCritical, SeverityHigh, Severity(7), SeverityHigh}},
 			want: []string{
-				"scan.failOn[1]: Severity(7) is not a severity; write CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
-				"scan.failOn[2]: HIGH is listed twice (also failOn[0])",
+				"scan.failOn[2]: Severity(7) is not a severity; write CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
+				"scan.failOn[3]: HIGH is listed twice (also failOn[1])",
 			}},
 	}
 	for _, tt := range tests {

@@ -72,7 +72,13 @@ func output(dir string, env []string, name string, args ...string) (string, erro
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	// The host's own TRIVY_* / GRYPE_* settings (a severity filter, say) must not change what the test sees.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TRIVY_") && !strings.HasPrefix(kv, "GRYPE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -96,7 +102,7 @@ func scanBoth(t *testing.T, target string) []scan.Finding {
 	require.NoError(t, err)
 	fromGrype, err := scan.ParseGrype(strings.NewReader(grypeOut))
 	require.NoError(t, err)
-	return scan.Merge(map[string][]scan.Finding{"trivy": fromTrivy, "grype": fromGrype})
+	return scan.Merge(map[string][]scan.Finding{scan.ScannerTrivy: fromTrivy, scan.ScannerGrype: fromGrype})
 }
 
 func TestRealScannersFindTheFixtureAdvisoriesAndThePolicyBlocks(t *testing.T) {
@@ -109,9 +115,9 @@ func TestRealScannersFindTheFixtureAdvisoriesAndThePolicyBlocks(t *testing.T) {
 	critical := byID["CVE-2099-0001"]
 	require.Equal(t, "github.com/example/vuln", critical.Package)
 	require.Equal(t, scan.SeverityCritical, critical.Severity)
-	require.Equal(t, []string{"grype", "trivy"}, critical.Scanners, "both scanners found it")
+	require.Equal(t, []string{scan.ScannerGrype, scan.ScannerTrivy}, critical.Scanners, "both scanners found it")
 	require.Contains(t, critical.FixedVersion, "1.2.0")
-	require.Equal(t, []string{"grype", "trivy"}, byID["CVE-2022-32149"].Scanners)
+	require.Equal(t, []string{scan.ScannerGrype, scan.ScannerTrivy}, byID["CVE-2022-32149"].Scanners)
 	require.Equal(t, scan.SeverityHigh, byID["CVE-2022-32149"].Severity)
 
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
