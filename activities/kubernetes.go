@@ -507,6 +507,38 @@ func (k *Kubernetes) DeleteService(ctx context.Context, in ServiceRef) error {
 	return nil
 }
 
+// DeleteDeployment removes a Deployment a failed release created, so no later rollback can pick up the
+// rejected build from it. Only a Deployment of in.App that Slipway manages is deleted (in.App is required);
+// the UID and resourceVersion preconditions make the check and the delete one step, and a Deployment that is
+// already gone is success.
+func (k *Kubernetes) DeleteDeployment(ctx context.Context, in DeploymentRef) error {
+	if err := refError("delete deployment", in.Namespace, in.Name); err != nil {
+		return err
+	}
+	ref := in.Namespace + "/" + in.Name
+	if in.App == "" {
+		return invalidInput("delete deployment %s: app is required, so only the app's own Deployment can be deleted", ref)
+	}
+	d, err := k.Client.AppsV1().Deployments(in.Namespace).Get(ctx, in.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return classify("delete deployment "+ref, err)
+	}
+	if d.Labels[LabelApp] != in.App || d.Labels[LabelManagedBy] != ManagedByValue {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"deployment %s is not a Slipway-managed Deployment of app %q (labels %s=%q, %s=%q): left alone",
+			ref, in.App, LabelApp, d.Labels[LabelApp], LabelManagedBy, d.Labels[LabelManagedBy]), ErrNotOwned, nil)
+	}
+	err = k.Client.AppsV1().Deployments(in.Namespace).Delete(ctx, in.Name, metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{UID: &d.UID, ResourceVersion: &d.ResourceVersion}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return classify("delete deployment "+ref, err)
+	}
+	return nil
+}
+
 // ActiveColor reads the color a Service selects; a missing Service is an answer (the first release), not an
 // error.
 func (k *Kubernetes) ActiveColor(ctx context.Context, in ServiceRef) (ActiveColorResult, error) {

@@ -1106,3 +1106,25 @@ func TestDeleteServiceLeavesAnotherAppsServiceAlone(t *testing.T) {
 	require.True(t, apierrors.IsNotFound(err))
 	require.NoError(t, k.DeleteService(context.Background(), ServiceRef{Namespace: "prod", Name: "shop-active", App: "payments"}), "idempotent")
 }
+
+func TestDeleteDeploymentOnlyDeletesTheAppsOwnDeployment(t *testing.T) {
+	ctx := context.Background()
+	cs := fake.NewClientset(
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "shop-green",
+			Labels: map[string]string{LabelApp: "shop", LabelManagedBy: ManagedByValue}}},
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "shop-blue",
+			Labels: map[string]string{LabelApp: "shop"}}}, // not managed by Slipway
+	)
+	k := &Kubernetes{Client: cs}
+
+	require.Equal(t, ErrInvalidInput, ErrorType(k.DeleteDeployment(ctx, DeploymentRef{Namespace: "prod", Name: "shop-green"})))
+	require.Equal(t, ErrNotOwned, ErrorType(k.DeleteDeployment(ctx, DeploymentRef{Namespace: "prod", Name: "shop-green", App: "payments"})))
+	require.Equal(t, ErrNotOwned, ErrorType(k.DeleteDeployment(ctx, DeploymentRef{Namespace: "prod", Name: "shop-blue", App: "shop"})))
+	_, err := cs.AppsV1().Deployments("prod").Get(ctx, "shop-green", metav1.GetOptions{})
+	require.NoError(t, err, "nothing was deleted so far")
+
+	require.NoError(t, k.DeleteDeployment(ctx, DeploymentRef{Namespace: "prod", Name: "shop-green", App: "shop"}))
+	_, err = cs.AppsV1().Deployments("prod").Get(ctx, "shop-green", metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err))
+	require.NoError(t, k.DeleteDeployment(ctx, DeploymentRef{Namespace: "prod", Name: "shop-green", App: "shop"}), "idempotent")
+}

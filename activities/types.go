@@ -135,6 +135,8 @@ type ScaleResult struct {
 type DeploymentRef struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
+	// App, when set, makes DeleteDeployment leave alone a Deployment that is not this app's or not Slipway's.
+	App string `json:"app,omitempty"`
 }
 
 // DeploymentState is what a rollback needs to know about a color, and what a compensation needs to put a

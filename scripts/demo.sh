@@ -87,8 +87,8 @@ up() {
   say "release v1.2.0-broken (fails its preview checks: rolls back, traffic stays on green)"
   local code=0
   bin/starter release --spec "$SPEC" --version v1.2.0-broken --actor demo --wait --timeout 5m || code=$?
-  if [[ $code != 1 ]]; then # 1: failed and rolled back; anything else is not what the demo shows
-    echo "demo: the broken release ended with exit code $code; it should have rolled back (1)" >&2
+  if [[ $code != 1 ]] || ! bin/starter status --spec "$SPEC" --json | grep -q '"phase": "rolled-back"'; then
+    echo "demo: the broken release ended with exit code $code, not rolled back as it should have" >&2
     exit 1
   fi
 

@@ -395,7 +395,7 @@ func (c *command) input(args []string) int {
 	out, _ := json.MarshalIndent(in, "", "  ")
 	fmt.Fprintln(c.stdout, string(out))
 	fmt.Fprintf(c.stderr, "start it with: temporal workflow start --task-queue %s --type %s --workflow-id %s --input @release.json\n",
-		workflows.TaskQueue, workflows.ReleaseWorkflowName, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace))
+		cmp.Or(os.Getenv("SLIPWAY_TASK_QUEUE"), workflows.TaskQueue), workflows.ReleaseWorkflowName, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace))
 	return exitOK
 }
 

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
@@ -53,14 +54,20 @@ func (r *release) productionDeploy(ctx workflow.Context) (string, error) {
 	// The compensation puts the idle color back as it was, at zero replicas, so a later rollback to it finds
 	// the version that was live before, not this release's build.
 	newColor := r.newColor
+	ref.App = s.App.Name
+	applied := true // until the API server is known to have refused the apply
 	r.saga.add(StageProductionDeploy, "scale-down-"+newColor, func(c workflow.Context) error {
-		if err := notLive(c, ns, bg.ActiveService, newColor); err != nil {
+		if !applied {
+			return nil
+		}
+		if err := notLive(c, ns, bg.ActiveService, s.App.Name, newColor); err != nil {
 			return err
 		}
-		return restore(c, ref, idle, int32p(0), nil)
+		return restore(c, ref, idle, int32p(0), true, nil)
 	})
 	in := r.deploymentInput(ns, name, r.newColor, r.image, r.in.Version, s.Environments.Production.Replicas)
 	if err := workflow.ExecuteActivity(actx, k8s.ApplyDeployment, in).Get(ctx, nil); err != nil {
+		applied = !refused(err)
 		return "", err
 	}
 	var rollout activities.RolloutResult
@@ -92,6 +99,10 @@ func (r *release) trafficSwitch(ctx workflow.Context) (string, error) {
 		r.saga.add(StageTrafficSwitch, "delete-"+svc, func(c workflow.Context) error {
 			err := workflow.ExecuteActivity(withShortActivity(c), k8s.DeleteService,
 				activities.ServiceRef{Namespace: ns, Name: svc, App: s.App.Name}).Get(c, nil)
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.Type() == activities.ErrNotOwned {
+				return nil // another app's Service appeared there: ours was never created
+			}
 			if err == nil {
 				r.t.status.ActiveColor = ""
 			}

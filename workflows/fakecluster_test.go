@@ -52,6 +52,7 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(k8s.ScaleDeployment, mockAny, mockAny).Return(f.ScaleDeployment).Maybe()
 	env.OnActivity(k8s.DescribeDeployment, mockAny, mockAny).Return(f.DescribeDeployment).Maybe()
 	env.OnActivity(k8s.RestoreDeployment, mockAny, mockAny).Return(f.RestoreDeployment).Maybe()
+	env.OnActivity(k8s.DeleteDeployment, mockAny, mockAny).Return(f.DeleteDeployment).Maybe()
 	env.OnActivity(probe.SmokeCheck, mockAny, mockAny).Return(f.SmokeCheck).Maybe()
 }
 
@@ -277,4 +278,15 @@ func (f *fakeCluster) SmokeCheck(_ context.Context, in activities.SmokeCheckInpu
 			fmt.Sprintf("check /health through %s: status 503", key), activities.ErrSmokeCheckFailed, nil)
 	}
 	return activities.SmokeCheckResult{Attempts: 1}, nil
+}
+
+func (f *fakeCluster) DeleteDeployment(_ context.Context, in activities.DeploymentRef) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := in.Namespace + "/" + in.Name
+	if err := f.record("DeleteDeployment", key); err != nil {
+		return err
+	}
+	delete(f.deployments, key)
+	return nil
 }

@@ -224,8 +224,8 @@ func TestCompensationOrderOnTheCluster(t *testing.T) {
 	undo := calls[verifyAt+1:]
 	require.Equal(t, []string{
 		"SwitchService " + prodActive + "=blue",
-		"ActiveColor " + prodActive, // green is not live any more: it may be scaled down
-		"ScaleDeployment " + greenDep + "=0",
+		"ActiveColor " + prodActive,    // green is not live any more: it may go
+		"DeleteDeployment " + greenDep, // this release created it: no rollback may find the rejected build there
 		"RestoreDeployment " + stagingDep,
 		"WaitRollout " + stagingDep,
 	}, undo)
@@ -345,4 +345,29 @@ func TestWrongWorkflowIDIsRefused(t *testing.T) {
 	require.Equal(t, ErrWrongWorkflowID, errType(err))
 	require.Contains(t, err.Error(), "slipway.demo-app.demo-production")
 	require.Empty(t, h.fc.calls)
+}
+
+func TestFailedReleaseDeletesTheColorItCreated(t *testing.T) {
+	// Only blue exists: green is created by this release, and must not stay behind holding the rejected
+	// build for a later rollback to pick up.
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.fc.failNext("SmokeCheck", prodPreview, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0-rc.1"))
+	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	_, exists := h.fc.deployments[greenDep]
+	require.False(t, exists)
+	require.Equal(t, []string{"DeleteDeployment " + greenDep}, h.fc.callsOf("DeleteDeployment"))
+}
+
+func TestRefusedApplyIsNotUndone(t *testing.T) {
+	// The API server refused the new color outright: nothing was written, so nothing is deleted or restored.
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.fc.failNext("ApplyDeployment", greenDep, temporal.NewNonRetryableApplicationError("invalid", activities.ErrInvalidObject, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
+	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.Empty(t, h.fc.callsOf("DeleteDeployment"))
+	require.Empty(t, h.fc.callsOf("ScaleDeployment"))
+	require.Equal(t, "v1.0.0", h.fc.deployment(stagingDep).version, "staging, which did change, is restored")
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
@@ -17,34 +18,49 @@ func describe(ctx workflow.Context, ref activities.DeploymentRef) (activities.De
 }
 
 // restore puts a Deployment back as the snapshot says it was: the fields Slipway had applied (with replicas
-// overridden when replicas is set), or zero replicas when it did not exist. A snapshot of a Deployment Slipway
-// never applied has no fields to restore; fallback, when given, then says what to apply instead, else the
-// Deployment is scaled to zero (an idle color).
+// overridden when replicas is set). A Deployment that did not exist is deleted when deleteNew is set (an idle
+// color: a later rollback must not find the rejected build there), else scaled to zero. A snapshot of a
+// Deployment Slipway never applied has no fields to restore; fallback, when given, then says what to apply
+// instead (nil means nothing can be restored), else it is scaled to zero.
 func restore(ctx workflow.Context, ref activities.DeploymentRef, before activities.DeploymentState, replicas *int32,
-	fallback func() activities.ApplyDeploymentInput) error {
+	deleteNew bool, fallback func() *activities.ApplyDeploymentInput) error {
 	actx := withShortActivity(ctx)
 	switch {
 	case before.Exists && len(before.Applied) > 0:
 		return workflow.ExecuteActivity(actx, k8s.RestoreDeployment, activities.RestoreDeploymentInput{
 			Namespace: ref.Namespace, Name: ref.Name, Applied: before.Applied, Replicas: replicas}).Get(ctx, nil)
 	case before.Exists && fallback != nil:
-		return workflow.ExecuteActivity(actx, k8s.ApplyDeployment, fallback()).Get(ctx, nil)
+		in := fallback()
+		if in == nil {
+			return nil
+		}
+		return workflow.ExecuteActivity(actx, k8s.ApplyDeployment, *in).Get(ctx, nil)
+	case !before.Exists && deleteNew:
+		return workflow.ExecuteActivity(actx, k8s.DeleteDeployment, ref).Get(ctx, nil)
 	default:
 		return workflow.ExecuteActivity(actx, k8s.ScaleDeployment,
 			activities.ScaleInput{Namespace: ref.Namespace, Name: ref.Name, Replicas: 0}).Get(ctx, nil)
 	}
 }
 
+// refused says whether err is the API server (or the activity) refusing a write outright, in which case the
+// write did not happen and there is nothing to undo.
+func refused(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable()
+}
+
 // notLive refuses to go on when the active Service selects color: scaling that color down would leave users
 // with no pods. It guards every compensation that scales a color down, because the switch-back before it may
 // have failed.
-func notLive(ctx workflow.Context, ns, svc, color string) error {
+func notLive(ctx workflow.Context, ns, svc, app, color string) error {
 	var active activities.ActiveColorResult
 	if err := workflow.ExecuteActivity(withShortActivity(ctx), k8s.ActiveColor,
 		activities.ServiceRef{Namespace: ns, Name: svc}).Get(ctx, &active); err != nil {
 		return err
 	}
-	if active.Exists && active.Color == color {
+	// Another app's Service (see checkOwner) does not make our color live.
+	if active.Exists && active.Color == color && (active.App == "" || active.App == app) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"service %s/%s still selects %s, so %s was left running: point the Service at the other color, then scale it down",
 			ns, svc, color, color), ErrCompensationFailed, nil)

@@ -156,7 +156,7 @@ func (rb *rollback) scaleUp(ctx workflow.Context) (string, error) {
 	if rb.previous.Replicas == 0 {
 		target := rb.target
 		rb.saga.add(StageRollbackScaleUp, "scale-down-"+target, func(c workflow.Context) error {
-			if err := notLive(c, ns, s.BlueGreen.ActiveService, target); err != nil {
+			if err := notLive(c, ns, s.BlueGreen.ActiveService, s.App.Name, target); err != nil {
 				return err
 			}
 			return workflow.ExecuteActivity(withShortActivity(c), k8s.ScaleDeployment,

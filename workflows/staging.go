@@ -21,9 +21,17 @@ func (r *release) stagingDeploy(ctx workflow.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	applied := true // until the API server is known to have refused the apply
 	r.saga.add(StageStagingDeploy, "restore-staging", func(c workflow.Context) error {
-		err := restore(c, ref, before, nil, func() activities.ApplyDeploymentInput {
-			return r.deploymentInput(env.Namespace, ref.Name, "", before.Image, before.Version, before.Replicas)
+		if !applied {
+			return nil
+		}
+		err := restore(c, ref, before, nil, false, func() *activities.ApplyDeploymentInput {
+			if before.Image == "" {
+				return nil // not a Deployment Slipway can render: nothing to put back
+			}
+			in := r.deploymentInput(env.Namespace, ref.Name, "", before.Image, before.Version, before.Replicas)
+			return &in
 		})
 		if err != nil || !before.Exists {
 			return err
@@ -35,6 +43,7 @@ func (r *release) stagingDeploy(ctx workflow.Context) (string, error) {
 
 	in := r.deploymentInput(env.Namespace, ref.Name, "", r.image, r.in.Version, env.Replicas)
 	if err := workflow.ExecuteActivity(actx, k8s.ApplyDeployment, in).Get(ctx, nil); err != nil {
+		applied = !refused(err)
 		return "", err
 	}
 	svc := activities.ApplyServiceInput{Namespace: env.Namespace, Name: s.App.Name, App: s.App.Name, Port: s.Container.Port}

@@ -132,8 +132,11 @@ func (c *Client) start(ctx context.Context, id, workflowType, kind, version, sum
 		if err != nil {
 			return Run{}, err
 		}
-		if !isRunning && try == 0 {
-			continue
+		if !isRunning {
+			if try == 0 {
+				continue
+			}
+			return Run{}, fmt.Errorf("start %s: workflow %s was reported running, then found closed; start again", kind, id)
 		}
 		if running.Kind == kind && running.Version == version {
 			return Run{ID: id, RunID: running.RunID, Attached: true, URL: c.URL(id, running.RunID)}, nil
@@ -160,12 +163,17 @@ func (c *Client) describe(ctx context.Context, id string) (*ConflictError, bool,
 		return nil, false, fmt.Errorf("describe running workflow %s: %w", id, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
+	// The kind follows from the workflow type, so a release started with the plain Temporal CLI (no memo) is
+	// still a release; the memo only adds the version.
 	out := &ConflictError{WorkflowID: id, RunID: info.GetExecution().GetRunId(), Kind: "workflow"}
+	switch info.GetType().GetName() {
+	case workflows.ReleaseWorkflowName:
+		out.Kind = "release"
+	case workflows.RollbackWorkflowName:
+		out.Kind = "rollback"
+	}
 	dc := converter.GetDefaultDataConverter()
 	fields := info.GetMemo().GetFields()
-	if p, ok := fields[workflows.MemoKind]; ok {
-		_ = dc.FromPayload(p, &out.Kind)
-	}
 	if p, ok := fields[workflows.MemoVersion]; ok {
 		_ = dc.FromPayload(p, &out.Version)
 	}

@@ -35,7 +35,12 @@ func running(t *testing.T, runID, kind, version string) *workflowservice.Describ
 		require.NoError(t, err)
 		memo[k] = p
 	}
+	wfType := workflows.ReleaseWorkflowName
+	if kind == "rollback" {
+		wfType = workflows.RollbackWorkflowName
+	}
 	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Type:      &commonpb.WorkflowType{Name: wfType},
 		Execution: &commonpb.WorkflowExecution{WorkflowId: "slipway.demo-app.demo-production", RunId: runID},
 		Status:    enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
 		Memo:      &commonpb.Memo{Fields: memo},
@@ -102,4 +107,26 @@ func TestBadInputNeverReachesTemporal(t *testing.T) {
 	_, err := c.StartRelease(context.Background(), demoInput(t, "$(id)"))
 	require.ErrorContains(t, err, "--version")
 	temporalClient.AssertExpectations(t)
+}
+
+func TestAbortKnowsAReleaseStartedWithoutTheStarter(t *testing.T) {
+	desc := running(t, "run-1", "release", "")
+	desc.WorkflowExecutionInfo.Memo = nil // `temporal workflow start` sets no memo
+	temporalClient := &mocks.Client{}
+	temporalClient.On("DescribeWorkflowExecution", mock.Anything, "slipway.demo-app.demo-production", "").Return(desc, nil)
+	temporalClient.On("SignalWorkflow", mock.Anything, "slipway.demo-app.demo-production", "run-1", workflows.SignalAbort,
+		workflows.AbortRequest{Reason: "wrong build", By: "alice"}).Return(nil)
+	c := &Client{Temporal: temporalClient}
+	run, err := c.Abort(context.Background(), "slipway.demo-app.demo-production", workflows.AbortRequest{Reason: "wrong build", By: "alice"})
+	require.NoError(t, err)
+	require.Equal(t, "run-1", run.RunID)
+	temporalClient.AssertExpectations(t)
+}
+
+func TestAbortRefusesARollback(t *testing.T) {
+	temporalClient := &mocks.Client{}
+	temporalClient.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").Return(running(t, "run-2", "rollback", ""), nil)
+	c := &Client{Temporal: temporalClient}
+	_, err := c.Abort(context.Background(), "slipway.demo-app.demo-production", workflows.AbortRequest{Reason: "x"})
+	require.ErrorContains(t, err, "is a rollback, which cannot be aborted")
 }

@@ -82,11 +82,14 @@ func TestDocumentedRBACIsEnoughForReleasesAndRollbacks(t *testing.T) {
 	applyRBACExample(t, s.Environments.Staging.Namespace, s.Environments.Production.Namespace)
 	rc := workerAs(t, workerUser, "slipway-rbac")
 
+	// A failed first release exercises the deletes of its compensations.
+	_, _, err := release(t, rc, s, "v0.9.0-broken")
+	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
 	for _, v := range []string{"v1.0.0", "v1.1.0"} {
 		_, _, err := release(t, rc, s, v)
 		require.NoError(t, err, v)
 	}
-	_, _, err := release(t, rc, s, "v1.2.0-broken")
+	_, _, err = release(t, rc, s, "v1.2.0-broken")
 	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
 
 	ctx := deadline(t, 2*time.Minute)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/internal/spec"
@@ -134,7 +136,9 @@ func TestSecondStartAttachesOrIsRefusedAndAbortRollsBack(t *testing.T) {
 	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "aborted by alice: wrong build (during scale-down-old)")
 	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))
-	require.Equal(t, int32(0), deploymentOf(t, prod, "demo-app-green").Replicas)
+	// green was created by the aborted release, so it is gone: no rollback can bring the aborted build back.
+	_, err = h.cs.AppsV1().Deployments(prod).Get(context.Background(), "demo-app-green", metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err), "%v", err)
 	require.Equal(t, int32(2), deploymentOf(t, prod, "demo-app-blue").Replicas)
 }
 
