@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -57,4 +58,23 @@ func withSmokeChecks(ctx workflow.Context, in activities.SmokeCheckInput) workfl
 		HeartbeatTimeout:    heartbeat,
 		RetryPolicy:         retryPolicy(3),
 	})
+}
+
+// withValidation runs the input checks (prepareRelease, prepareRollback) as a local activity: cheap, retried a
+// few times, and recorded in history so a later rule change cannot change a replay.
+func withValidation(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+}
+
+// unwrapApplicationError returns the ApplicationError inside err (the validation's own message and type,
+// without the local-activity wrapping), or err itself.
+func unwrapApplicationError(err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr
+	}
+	return err
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -109,17 +108,9 @@ func prepareRelease(_ context.Context, in ReleaseInput) (preparedRelease, error)
 // validateRelease runs prepareRelease, puts the defaulted spec into the input and checks the workflow ID. It
 // returns the image reference to deploy.
 func validateRelease(ctx workflow.Context, in *ReleaseInput) (string, error) {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-	})
 	var p preparedRelease
-	if err := workflow.ExecuteLocalActivity(lctx, prepareRelease, *in).Get(ctx, &p); err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == ErrInvalidRelease {
-			return "", appErr
-		}
-		return "", err
+	if err := workflow.ExecuteLocalActivity(withValidation(ctx), prepareRelease, *in).Get(ctx, &p); err != nil {
+		return "", unwrapApplicationError(err)
 	}
 	in.Spec = p.Spec
 	want := WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)

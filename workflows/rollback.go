@@ -2,9 +2,7 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -46,15 +44,8 @@ func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, e
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return rb.t.status, nil }); err != nil {
 		return RollbackResult{}, err
 	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-	})
-	if err := workflow.ExecuteLocalActivity(lctx, prepareRollback, rb.in.Spec).Get(ctx, &rb.in.Spec); err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) {
-			err = appErr
-		}
+	if err := workflow.ExecuteLocalActivity(withValidation(ctx), prepareRollback, rb.in.Spec).Get(ctx, &rb.in.Spec); err != nil {
+		err = unwrapApplicationError(err)
 		rb.t.markUnrun(StateSkipped)
 		rb.t.status.Phase, rb.t.status.Error = PhaseRejected, err.Error()
 		return RollbackResult{}, err
