@@ -15,6 +15,25 @@ phase=${1:-all}
 T0=$(date +%s)
 say() { echo "== [test +$(( $(date +%s) - T0 ))s] $*"; }
 
+# gotest runs go test verbosely into a log, shows the package lines (and the whole log when something fails),
+# and adds the top-level tests that passed and failed to the totals printed at the end.
+PASSED=0 FAILED=0
+gotest() {
+  local log rc=0
+  log=$(mktemp /tmp/slipway-gotest.XXXXXX)
+  go test -count=1 -v "$@" > "$log" 2>&1 || rc=$?
+  PASSED=$((PASSED + $(grep -c '^--- PASS' "$log" || true)))
+  FAILED=$((FAILED + $(grep -c '^--- FAIL' "$log" || true)))
+  if [[ $rc != 0 ]]; then
+    grep -v '^time=' "$log" | tail -n 200
+    rm -f "$log"
+    echo "tests: $PASSED passed, $FAILED failed"
+    return "$rc"
+  fi
+  grep -E '^(ok|FAIL|\?) ' "$log" || true
+  rm -f "$log"
+}
+
 unit() {
   say "go vet"
   go vet ./...
@@ -22,16 +41,16 @@ unit() {
   say "workflowcheck (no clocks, randomness, I/O or map ranging reachable from workflow code)"
   go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
   say "unit tests"
-  go test -count=1 ./...
+  gotest ./...
 }
 
 integration() {
   say "tools (built once, then cached)"
   scripts/tools.sh temporal cluster scanners
   say "integration tests (real Temporal dev server, real kube-apiserver/etcd/controllers + KWOK)"
-  go test -count=1 -tags integration -timeout 30m ./tests/integration/
+  gotest -tags integration -timeout 30m ./tests/integration/
   say "scanner tests (real Trivy and Grype, offline, on databases built by scripts/scandb.sh)"
-  go test -count=1 -tags integration -timeout 45m ./tests/scanners/
+  gotest -tags integration -timeout 45m ./tests/scanners/
 }
 
 demo() {
@@ -55,3 +74,4 @@ case $phase in
   *) echo "usage: scripts/test.sh [all|unit|integration|demo]" >&2; exit 2 ;;
 esac
 say "done: $phase"
+echo "tests: $PASSED passed, $FAILED failed"
