@@ -25,7 +25,7 @@ gotest() {
   PASSED=$((PASSED + $(grep -c '^--- PASS' "$log" || true)))
   FAILED=$((FAILED + $(grep -c '^--- FAIL' "$log" || true)))
   if [[ $rc != 0 ]]; then
-    grep -v '^time=' "$log" | tail -n 200
+    grep -v '^time=' "$log" | grep -E -B 5 -A 40 '^ *--- FAIL|^FAIL|^panic:' | head -n 600
     rm -f "$log"
     echo "tests: $PASSED passed, $FAILED failed"
     return "$rc"
