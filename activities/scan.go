@@ -1,0 +1,605 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vektagraf/slipway/internal/scan"
+)
+
+// Error types of the Scan activity. They are not in NonRetryableErrorTypes yet (errors.go lists them); until
+// they are, they are still non-retryable, because Scan returns them as non-retryable ApplicationErrors.
+const (
+	// ErrScannerDatabase: a scanner's vulnerability database is missing on the worker. Retrying on the same
+	// worker cannot help; an operator must build or download it (see docs/scanners.md).
+	ErrScannerDatabase = "ScannerDatabase"
+	// ErrVulnerable: the scan succeeded and the policy blocks the release. The message is the verdict's
+	// summary and the error's details carry the ScanResult, so a workflow can stop and still show the counts.
+	ErrVulnerable = "Vulnerable"
+)
+
+const (
+	// defaultScanTimeout bounds each scanner run when Scanners.Timeout is zero, so a hung CLI cannot hold an
+	// attempt forever.
+	defaultScanTimeout = 5 * time.Minute
+	// scanHeartbeatEvery is how often Scan heartbeats while the scanners run.
+	scanHeartbeatEvery = 5 * time.Second
+	// maxStderrTail is how much of a scanner's stderr an error message quotes (the end, where the cause is).
+	maxStderrTail = 4 << 10
+	// scanCacheVersion changes when the cache entry's format or meaning changes, so old entries are misses.
+	scanCacheVersion = "slipway-scan-cache/v1"
+)
+
+// Scanners runs the pinned Trivy and Grype CLIs (docs/scanners.md) against a target on the worker's disk and
+// turns their merged findings into a verdict. The paths are the worker's configuration: the CLIs, Trivy's
+// cache directory (holding db/trivy.db and db/metadata.json) and Grype's database directory (holding
+// 6/vulnerability.db). The scanners never update their databases; the worker's operator does.
+type Scanners struct {
+	TrivyPath, GrypePath      string
+	TrivyCacheDir, GrypeDBDir string
+	// Timeout bounds each scanner run; zero means 5 minutes. A timeout is a retryable failure.
+	Timeout time.Duration
+	// CacheDir, when set, keeps the merged findings of image scans (inputs with a Digest), keyed by the digest,
+	// the databases and the scanner binaries, so a retried or repeated scan of the same image skips the CLIs.
+	CacheDir string
+}
+
+// ScanTarget is what to scan; exactly one field is set. Both are paths on the worker's disk, absolute and
+// clean, because a relative path would depend on the worker's working directory.
+type ScanTarget struct {
+	// Dir is a source tree (scanned with `trivy fs` and `grype dir:`).
+	Dir string `json:"dir,omitempty"`
+	// OCILayout is an OCI image layout directory (`trivy image --input` and `grype oci-dir:`).
+	OCILayout string `json:"ociLayout,omitempty"`
+}
+
+// ScanInput is the input of Scan.
+type ScanInput struct {
+	Target ScanTarget `json:"target"`
+	// Digest is the scanned image's digest ("sha256:..."), optional. It is recorded in the report and, with
+	// Scanners.CacheDir, keys the result cache (a directory has no stable identity, so it is never cached).
+	Digest string      `json:"digest,omitempty"`
+	Policy scan.Policy `json:"policy"`
+	// AllowSingleScanner lets the scan go on with one scanner's findings when the other fails; the result
+	// then names the scanner used and the other's error. False means both must succeed.
+	AllowSingleScanner bool `json:"allowSingleScanner,omitempty"`
+	// ReportsDir, when set, receives report.json and report.sarif (created if missing); their digests are in
+	// the result.
+	ReportsDir string `json:"reportsDir,omitempty"`
+}
+
+// ScanResult is what Scan returns, small enough for workflow history: the verdict (bounded lists), not the
+// findings, which are in the report files.
+type ScanResult struct {
+	Verdict scan.Verdict `json:"verdict"`
+	// Scanners lists the scanners whose findings were merged, sorted.
+	Scanners []string `json:"scanners"`
+	// ScannerErrors holds, by scanner name, why a scanner was left out (only with AllowSingleScanner).
+	ScannerErrors map[string]string `json:"scannerErrors,omitempty"`
+	// Databases holds, by scanner name, the CLI's version and its database's version and build time, so a
+	// verdict can be explained later ("the database was a week old").
+	Databases map[string]scan.ScannerInfo `json:"databases"`
+	// ReportDigests are the sha256 digests of the written reports; zero when ReportsDir was not set.
+	ReportDigests scan.ReportDigests `json:"reportDigests,omitzero"`
+	// Cached says the findings came from the result cache and no scanner ran; the policy was still evaluated.
+	Cached bool `json:"cached,omitempty"`
+	// Notes records what went right but unexpectedly, e.g. a scanner that exited non-zero with a valid report.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Scan scans the input's target with Trivy and Grype in parallel, merges their findings, evaluates the policy,
+// and writes the reports when asked.
+//
+// Errors: a malformed input or an expired ignore is a non-retryable ErrInvalidInput; a missing database a
+// non-retryable ErrScannerDatabase; a failed or timed-out scanner a retryable error naming it and quoting its
+// stderr. A blocking verdict is returned as the result AND a non-retryable ErrVulnerable whose details carry
+// the same ScanResult: a release must stop (so it is an error, and never retried, since the same image and
+// databases give the same findings), but Temporal drops an activity's result when it returns an error, so the
+// workflow reads the counts from the details (temporal.ApplicationError.Details).
+func (s *Scanners) Scan(ctx context.Context, in ScanInput) (ScanResult, error) {
+	now := time.Now().UTC()
+	target, err := validateScanInput(in, now)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	dbs, err := s.databases()
+	if err != nil {
+		return ScanResult{}, err
+	}
+
+	res := ScanResult{Databases: dbs}
+	var findings []scan.Finding
+	key := s.cacheKey(in.Digest, dbs)
+	if entry, ok := s.readCache(key); ok {
+		findings, res.Scanners, res.Databases, res.Cached = entry.Findings, entry.Scanners, entry.Databases, true
+	} else {
+		byScanner, err := s.runBoth(ctx, in, target, &res)
+		if err != nil {
+			return ScanResult{}, err
+		}
+		findings = scan.Merge(byScanner)
+		if len(res.ScannerErrors) == 0 {
+			s.writeCache(ctx, key, cacheEntry{Version: scanCacheVersion, Findings: findings, Scanners: res.Scanners, Databases: res.Databases})
+		}
+	}
+
+	res.Verdict = in.Policy.Evaluate(findings, now)
+	if in.ReportsDir != "" {
+		if res.ReportDigests, err = s.writeReports(in, target, now, findings, res); err != nil {
+			return ScanResult{}, err
+		}
+	}
+	if !res.Verdict.Passed {
+		return res, temporal.NewNonRetryableApplicationError(res.Verdict.Summary, ErrVulnerable, nil, res)
+	}
+	return res, nil
+}
+
+// scanTarget is a validated target: its path and whether it is an image layout.
+type scanTarget struct {
+	path  string
+	image bool
+}
+
+func validateScanInput(in ScanInput, now time.Time) (scanTarget, error) {
+	var t scanTarget
+	switch {
+	case in.Target.Dir == "" && in.Target.OCILayout == "":
+		return t, invalidInput("scan: no target; set target.dir or target.ociLayout")
+	case in.Target.Dir != "" && in.Target.OCILayout != "":
+		return t, invalidInput("scan: two targets (dir %q and ociLayout %q); set exactly one", in.Target.Dir, in.Target.OCILayout)
+	case in.Target.Dir != "":
+		t = scanTarget{path: in.Target.Dir}
+	default:
+		t = scanTarget{path: in.Target.OCILayout, image: true}
+	}
+	field := "target.dir"
+	if t.image {
+		field = "target.ociLayout"
+	}
+	if err := checkPath(field, t.path); err != nil {
+		return t, err
+	}
+	st, err := os.Stat(t.path)
+	switch {
+	case err != nil:
+		return t, invalidInput("scan: %s: %v", field, err)
+	case !st.IsDir():
+		return t, invalidInput("scan: %s: %s is not a directory", field, t.path)
+	}
+	if t.image {
+		if _, err := os.Stat(filepath.Join(t.path, "oci-layout")); err != nil {
+			return t, invalidInput("scan: %s: %s is not an OCI image layout (no oci-layout file)", field, t.path)
+		}
+		if _, err := os.Stat(filepath.Join(t.path, "index.json")); err != nil {
+			return t, invalidInput("scan: %s: %s is not an OCI image layout (no index.json)", field, t.path)
+		}
+	}
+	if in.ReportsDir != "" {
+		if err := checkPath("reportsDir", in.ReportsDir); err != nil {
+			return t, err
+		}
+	}
+	if in.Digest != "" {
+		alg, hexPart, ok := strings.Cut(in.Digest, ":")
+		if !ok || alg == "" || hexPart == "" || strings.ContainsAny(in.Digest, " /\t\n") {
+			return t, invalidInput("scan: digest %q: want algorithm:hex, e.g. sha256:...", in.Digest)
+		}
+	}
+	if err := in.Policy.Validate(now); err != nil {
+		return t, invalidInput("scan: policy: %v", err)
+	}
+	return t, nil
+}
+
+func checkPath(field, p string) error {
+	if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+		return invalidInput("scan: %s: %q must be an absolute, clean path (e.g. %s)", field, p, filepath.Clean(p))
+	}
+	return nil
+}
+
+// trivyMetadata is the part of Trivy's db/metadata.json Scan reads.
+type trivyMetadata struct {
+	Version   int       `json:"Version"`
+	UpdatedAt time.Time `json:"UpdatedAt"`
+}
+
+// grypeImport is the part of Grype's 6/import.json Scan reads.
+type grypeImport struct {
+	Digest        string `json:"digest"`
+	ClientVersion string `json:"client_version"`
+}
+
+// databases checks that both databases are there and reads their versions.
+func (s *Scanners) databases() (map[string]scan.ScannerInfo, error) {
+	const howTo = "build the test databases with scripts/scandb.sh, or download the real ones " +
+		"(`trivy image --download-db-only --cache-dir DIR`, `GRYPE_DB_CACHE_DIR=DIR grype db update`) before starting the worker"
+	trivyMeta := filepath.Join(s.TrivyCacheDir, "db", "metadata.json")
+	grypeDB := filepath.Join(s.GrypeDBDir, "6", "vulnerability.db")
+	for _, p := range []struct{ dir, file, name string }{
+		{s.TrivyCacheDir, trivyMeta, "Trivy"}, {s.GrypeDBDir, grypeDB, "Grype"},
+	} {
+		if p.dir == "" {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("scan: the worker has no %s database directory configured; %s", p.name, howTo), ErrScannerDatabase, nil)
+		}
+		if _, err := os.Stat(p.file); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("scan: no %s database in %s (%v); %s", p.name, p.dir, err, howTo), ErrScannerDatabase, err)
+		}
+	}
+	infos := map[string]scan.ScannerInfo{}
+	var tm trivyMetadata
+	if data, err := os.ReadFile(trivyMeta); err != nil {
+		return nil, fmt.Errorf("scan: read %s: %w", trivyMeta, err)
+	} else if err := json.Unmarshal(data, &tm); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("scan: %s is not Trivy's metadata (%v); %s", trivyMeta, err, howTo), ErrScannerDatabase, err)
+	}
+	infos[scan.ScannerTrivy] = scan.ScannerInfo{DBVersion: fmt.Sprint(tm.Version), DBUpdatedAt: tm.UpdatedAt.UTC()}
+	var gi grypeImport
+	if data, err := os.ReadFile(filepath.Join(s.GrypeDBDir, "6", "import.json")); err == nil {
+		_ = json.Unmarshal(data, &gi) // optional: the version is informative only
+	}
+	infos[scan.ScannerGrype] = scan.ScannerInfo{DBVersion: gi.ClientVersion}
+	return infos, nil
+}
+
+// scannerRun is one scanner's outcome.
+type scannerRun struct {
+	name     string
+	findings []scan.Finding
+	info     scan.ScannerInfo
+	note     string
+	err      error
+}
+
+// runBoth runs the two scanners in parallel, heartbeating until both are done, and applies
+// AllowSingleScanner. It fills res.Scanners, res.ScannerErrors, res.Notes and the scanner versions.
+func (s *Scanners) runBoth(ctx context.Context, in ScanInput, t scanTarget, res *ScanResult) (map[string][]scan.Finding, error) {
+	runs := make([]scannerRun, 2)
+	var wg sync.WaitGroup
+	for i, name := range []string{scan.ScannerTrivy, scan.ScannerGrype} {
+		wg.Go(func() { runs[i] = s.run(ctx, name, t) })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	start := time.Now()
+	tick := time.NewTicker(scanHeartbeatEvery)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-tick.C:
+			heartbeat(ctx, fmt.Sprintf("scanning %s for %s", t.path, time.Since(start).Round(time.Second)))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	byScanner := map[string][]scan.Finding{}
+	var failed []scannerRun
+	for _, r := range runs {
+		if r.err != nil {
+			failed = append(failed, r)
+			continue
+		}
+		byScanner[r.name] = r.findings
+		res.Scanners = append(res.Scanners, r.name)
+		info := res.Databases[r.name]
+		info.Version = r.info.Version
+		if !r.info.DBUpdatedAt.IsZero() {
+			info.DBUpdatedAt = r.info.DBUpdatedAt
+		}
+		if info.DBVersion == "" {
+			info.DBVersion = r.info.DBVersion
+		}
+		res.Databases[r.name] = info
+		if r.note != "" {
+			res.Notes = append(res.Notes, r.note)
+		}
+	}
+	slices.Sort(res.Scanners)
+	if len(failed) == 0 {
+		return byScanner, nil
+	}
+	if len(failed) == 1 && in.AllowSingleScanner {
+		res.ScannerErrors = map[string]string{failed[0].name: failed[0].err.Error()}
+		delete(res.Databases, failed[0].name)
+		return byScanner, nil
+	}
+	errs := make([]error, len(failed))
+	for i, r := range failed {
+		errs[i] = r.err
+	}
+	return nil, fmt.Errorf("scan: %w", errors.Join(errs...))
+}
+
+// run runs one scanner and parses its report. The exit code is only a cross-check: a report that parses is
+// used whatever the exit code (noted when non-zero), and one that does not is the scanner's failure.
+func (s *Scanners) run(ctx context.Context, name string, t scanTarget) scannerRun {
+	r := scannerRun{name: name}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = defaultScanTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	path, args, env := s.command(name, t)
+	if path == "" {
+		r.err = fmt.Errorf("%s: the worker has no path to the %s CLI configured", name, name)
+		return r
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Dir = t.path
+	if t.image {
+		cmd.Dir = filepath.Dir(t.path)
+	}
+	cmd.Env = scannerEnv(env)
+	cmd.WaitDelay = 5 * time.Second // a child holding the pipes open must not outlive the timeout by much
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{max: maxStderrTail}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	runErr := cmd.Run()
+
+	if ctx.Err() == context.DeadlineExceeded {
+		r.err = fmt.Errorf("%s: timed out after %s%s", name, timeout, stderr.quote())
+		return r
+	}
+	var parseErr error
+	switch name {
+	case scan.ScannerTrivy:
+		r.findings, parseErr = scan.ParseTrivy(bytes.NewReader(stdout.Bytes()))
+	default:
+		r.findings, parseErr = scan.ParseGrype(bytes.NewReader(stdout.Bytes()))
+	}
+	if parseErr != nil {
+		why := "exit status 0"
+		if runErr != nil {
+			why = runErr.Error()
+		}
+		r.err = fmt.Errorf("%s: %s, and its output is not a report (%v)%s", name, why, parseErr, stderr.quote())
+		return r
+	}
+	if runErr != nil {
+		r.note = fmt.Sprintf("%s: %v, but its report is valid and was used", name, runErr)
+	}
+	r.info = reportInfo(name, stdout.Bytes())
+	return r
+}
+
+// command returns the CLI, its arguments and the environment it needs for one scanner and target.
+func (s *Scanners) command(name string, t scanTarget) (path string, args, env []string) {
+	switch name {
+	case scan.ScannerTrivy:
+		if t.image {
+			args = []string{"image", "--input", t.path}
+		} else {
+			args = []string{"fs"}
+		}
+		// --cache-backend memory: the image scan's layer cache would otherwise be a BoltDB file in the cache
+		// directory, locked by one process at a time, so parallel scans would wait on each other.
+		args = append(args, "--cache-dir", s.TrivyCacheDir, "--cache-backend", "memory", "--skip-db-update",
+			"--skip-java-db-update", "--offline-scan", "--skip-version-check", "--disable-telemetry",
+			"--scanners", "vuln", "--format", "json", "--quiet")
+		if !t.image {
+			args = append(args, t.path)
+		}
+		return s.TrivyPath, args, nil
+	default:
+		source := "dir:" + t.path
+		if t.image {
+			source = "oci-dir:" + t.path
+		}
+		return s.GrypePath, []string{source, "--by-cve", "-o", "json", "-q"}, []string{
+			"GRYPE_DB_AUTO_UPDATE=false", "GRYPE_DB_VALIDATE_AGE=false", "GRYPE_CHECK_FOR_APP_UPDATE=false",
+			"GRYPE_DB_CACHE_DIR=" + s.GrypeDBDir,
+		}
+	}
+}
+
+// scannerEnv is the worker's environment without TRIVY_* and GRYPE_* (a host's severity filter, say, must not
+// change what a release sees), plus extra.
+func scannerEnv(extra []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TRIVY_") && !strings.HasPrefix(kv, "GRYPE_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// reportInfo reads the scanner's version (and Grype's database status) from its report; missing fields stay
+// empty, since they are informative only.
+func reportInfo(name string, report []byte) scan.ScannerInfo {
+	var info scan.ScannerInfo
+	if name == scan.ScannerTrivy {
+		var doc struct {
+			Trivy struct{ Version string } `json:"Trivy"`
+		}
+		if json.Unmarshal(report, &doc) == nil {
+			info.Version = doc.Trivy.Version
+		}
+		return info
+	}
+	var doc struct {
+		Descriptor struct {
+			Version string `json:"version"`
+			DB      struct {
+				Status struct {
+					SchemaVersion string    `json:"schemaVersion"`
+					Built         time.Time `json:"built"`
+				} `json:"status"`
+			} `json:"db"`
+		} `json:"descriptor"`
+	}
+	if json.Unmarshal(report, &doc) == nil {
+		info.Version = doc.Descriptor.Version
+		info.DBVersion = doc.Descriptor.DB.Status.SchemaVersion
+		info.DBUpdatedAt = doc.Descriptor.DB.Status.Built.UTC()
+	}
+	return info
+}
+
+// tailBuffer keeps the last max bytes written to it: a scanner's stderr can be long, and the cause of a
+// failure is at its end.
+type tailBuffer struct {
+	max       int
+	buf       []byte
+	truncated bool
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+		b.truncated = true
+	}
+	return n, nil
+}
+
+// quote returns the tail as an error message suffix, or "" when stderr was empty.
+func (b *tailBuffer) quote() string {
+	s := strings.TrimSpace(string(b.buf))
+	if s == "" {
+		return ""
+	}
+	if b.truncated {
+		s = "…" + s
+	}
+	return "; stderr:\n" + s
+}
+
+// cacheEntry is one cached scan: the merged findings and what produced them.
+type cacheEntry struct {
+	Version   string                      `json:"version"`
+	Findings  []scan.Finding              `json:"findings"`
+	Scanners  []string                    `json:"scanners"`
+	Databases map[string]scan.ScannerInfo `json:"databases"`
+}
+
+// cacheKey is the cache file's name for an image digest, or "" when nothing may be cached. It covers what
+// decides the findings: the image, both databases (Trivy's metadata.json and Grype's import.json, which
+// holds the database file's digest) and both CLIs (path, size and modification time: a new CLI at the same
+// path is a miss, without running it to ask its version).
+func (s *Scanners) cacheKey(digest string, dbs map[string]scan.ScannerInfo) string {
+	if s.CacheDir == "" || digest == "" {
+		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", scanCacheVersion, digest)
+	for _, f := range []string{
+		filepath.Join(s.TrivyCacheDir, "db", "metadata.json"), filepath.Join(s.GrypeDBDir, "6", "import.json"),
+	} {
+		data, _ := os.ReadFile(f)
+		fmt.Fprintf(h, "%s %x\n", f, sha256.Sum256(data))
+	}
+	for _, name := range []string{scan.ScannerTrivy, scan.ScannerGrype} {
+		fmt.Fprintf(h, "%s %s %s\n", name, dbs[name].DBVersion, dbs[name].DBUpdatedAt.Format(time.RFC3339Nano))
+	}
+	for _, p := range []string{s.TrivyPath, s.GrypePath} {
+		fmt.Fprintf(h, "%s", p)
+		if st, err := os.Stat(p); err == nil {
+			fmt.Fprintf(h, " %d %d", st.Size(), st.ModTime().UnixNano())
+		}
+		fmt.Fprintln(h)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// readCache returns the cached entry for key; anything unreadable is a miss.
+func (s *Scanners) readCache(key string) (cacheEntry, bool) {
+	if key == "" {
+		return cacheEntry{}, false
+	}
+	data, err := os.ReadFile(filepath.Join(s.CacheDir, key+".json"))
+	if err != nil {
+		return cacheEntry{}, false
+	}
+	var e cacheEntry
+	if json.Unmarshal(data, &e) != nil || e.Version != scanCacheVersion || len(e.Scanners) == 0 {
+		return cacheEntry{}, false
+	}
+	return e, true
+}
+
+// writeCache stores an entry atomically; a failure only costs the next scan a cache miss, so it is logged,
+// not returned.
+func (s *Scanners) writeCache(ctx context.Context, key string, e cacheEntry) {
+	if key == "" {
+		return
+	}
+	err := func() error {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
+			return err
+		}
+		tmp, err := os.CreateTemp(s.CacheDir, "."+key+".*.tmp")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		if _, err := tmp.Write(data); err != nil {
+			tmp.Close()
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp.Name(), filepath.Join(s.CacheDir, key+".json"))
+	}()
+	if err != nil && activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn("scan: result cache not written", "dir", s.CacheDir, "error", err)
+	}
+}
+
+// writeReports writes report.json and report.sarif into in.ReportsDir.
+func (s *Scanners) writeReports(in ScanInput, t scanTarget, now time.Time, findings []scan.Finding, res ScanResult) (scan.ReportDigests, error) {
+	versions := map[string]string{}
+	for name, info := range res.Databases {
+		versions[name] = info.Version
+	}
+	sarif, err := scan.SARIF(findings, scan.ToolInfo{Version: slipwayVersion(), Scanners: versions, Target: t.path})
+	if err != nil {
+		return scan.ReportDigests{}, fmt.Errorf("scan: %w", err)
+	}
+	if err := os.MkdirAll(in.ReportsDir, 0o755); err != nil {
+		return scan.ReportDigests{}, fmt.Errorf("scan: reports: %w", err)
+	}
+	report := scan.Report{
+		SchemaVersion: scan.ReportSchemaVersion, Target: t.path, Digest: in.Digest, Scanners: res.Databases,
+		Time: now, Policy: in.Policy, Findings: findings, Verdict: res.Verdict,
+	}
+	return scan.WriteReports(in.ReportsDir, report, sarif)
+}
+
+// slipwayVersion is the worker's module version as Go recorded it at build time ("(devel)" for a local build),
+// so a SARIF log names the Slipway that wrote it.
+func slipwayVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}

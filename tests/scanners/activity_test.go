@@ -1,0 +1,172 @@
+//go:build integration
+
+package scanners
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/scan"
+)
+
+// scanners is the Scan activity configured with the real CLIs and the fixture databases.
+func scanners(t *testing.T) *activities.Scanners {
+	return &activities.Scanners{
+		TrivyPath: tools.trivy, GrypePath: tools.grype,
+		TrivyCacheDir: tools.trivyCache, GrypeDBDir: tools.grypeCache,
+		Timeout: 2 * time.Minute,
+	}
+}
+
+func target(name string) activities.ScanTarget {
+	return activities.ScanTarget{Dir: filepath.Join(tools.repo, "tests/fixtures/scan-targets", name)}
+}
+
+func TestScanActivityBlocksTheVulnerableTargetAndWritesReports(t *testing.T) {
+	reports := filepath.Join(t.TempDir(), "reports")
+	res, err := scanners(t).Scan(context.Background(), activities.ScanInput{Target: target("vulnerable"), ReportsDir: reports})
+	require.Equal(t, activities.ErrVulnerable, activities.ErrorType(err), "%v", err)
+	require.False(t, res.Verdict.Passed)
+	require.Equal(t, 1, res.Verdict.Counts.Blocking.Critical)
+	require.Equal(t, 1, res.Verdict.Counts.Blocking.High)
+	require.Equal(t, 1, res.Verdict.Counts.Total.Low)
+	require.Equal(t, res.Verdict.Summary, err.Error()[:len(res.Verdict.Summary)])
+	require.Equal(t, []string{scan.ScannerGrype, scan.ScannerTrivy}, res.Scanners)
+	require.Empty(t, res.Notes)
+	require.Equal(t, "v0.74.0", res.Databases[scan.ScannerTrivy].Version)
+	require.Equal(t, "v0.121.2", res.Databases[scan.ScannerGrype].Version)
+	require.Equal(t, "2", res.Databases[scan.ScannerTrivy].DBVersion)
+	require.NotEmpty(t, res.Databases[scan.ScannerGrype].DBVersion)
+	require.False(t, res.Databases[scan.ScannerTrivy].DBUpdatedAt.IsZero())
+	require.False(t, res.Databases[scan.ScannerGrype].DBUpdatedAt.IsZero())
+
+	files := map[string][]byte{}
+	for file, digest := range map[string]string{scan.ReportJSONFile: res.ReportDigests.JSON, scan.ReportSARIFFile: res.ReportDigests.SARIF} {
+		data, err := os.ReadFile(filepath.Join(reports, file))
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		require.Equal(t, "sha256:"+hex.EncodeToString(sum[:]), digest, file)
+		files[file] = data
+	}
+	var report scan.Report
+	require.NoError(t, json.Unmarshal(files[scan.ReportJSONFile], &report))
+	require.Len(t, report.Findings, 3)
+	require.Equal(t, res.Verdict.Counts, report.Verdict.Counts)
+	var sarif struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Results []struct {
+				RuleID string `json:"ruleId"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	require.NoError(t, json.Unmarshal(files[scan.ReportSARIFFile], &sarif))
+	require.Equal(t, "2.1.0", sarif.Version)
+	require.Len(t, sarif.Runs[0].Results, 3)
+}
+
+func TestScanActivityPassesTheCleanTarget(t *testing.T) {
+	res, err := scanners(t).Scan(context.Background(), activities.ScanInput{Target: target("clean")})
+	require.NoError(t, err)
+	require.True(t, res.Verdict.Passed)
+	require.Equal(t, "passed: no findings", res.Verdict.Summary)
+	require.Equal(t, []string{scan.ScannerGrype, scan.ScannerTrivy}, res.Scanners)
+}
+
+func TestScanActivityPassesWithIgnores(t *testing.T) {
+	in := activities.ScanInput{Target: target("vulnerable"), Policy: scan.Policy{Ignore: []scan.Ignore{
+		{ID: "CVE-2099-0001", Reason: "not reachable", Expires: "2999-01-31"},
+		{ID: "CVE-2022-32149", Package: "golang.org/x/text", Reason: "no user-supplied Accept-Language", Expires: "2999-01-31"},
+	}}}
+	res, err := scanners(t).Scan(context.Background(), in)
+	require.NoError(t, err)
+	require.True(t, res.Verdict.Passed, res.Verdict.Summary)
+	require.Equal(t, 2, res.Verdict.Counts.Ignored.Sum())
+}
+
+func TestScanActivityCachesByDigest(t *testing.T) {
+	s := scanners(t)
+	s.CacheDir = t.TempDir()
+	in := activities.ScanInput{Target: target("vulnerable"), Digest: "sha256:" + hex.EncodeToString(make([]byte, 32))}
+	first, err := s.Scan(context.Background(), in)
+	require.Equal(t, activities.ErrVulnerable, activities.ErrorType(err), "%v", err)
+	require.False(t, first.Cached)
+
+	start := time.Now()
+	second, err := s.Scan(context.Background(), in)
+	require.Equal(t, activities.ErrVulnerable, activities.ErrorType(err), "%v", err)
+	require.True(t, second.Cached)
+	require.Equal(t, first.Verdict, second.Verdict)
+	require.Equal(t, first.Databases, second.Databases)
+	t.Logf("cache hit took %s", time.Since(start))
+}
+
+// TestScanActivityReadsAnOCILayout checks that both CLIs accept an OCI image layout offline, with the
+// arguments Scan gives them: a one-layer image holding the vulnerable go.mod. Image scans catalogue binaries,
+// not go.mod files, so the findings are not asserted, only that both scanners produced a report.
+func TestScanActivityReadsAnOCILayout(t *testing.T) {
+	gomod, err := os.ReadFile(filepath.Join(tools.repo, "tests/fixtures/scan-targets/vulnerable/go.mod"))
+	require.NoError(t, err)
+	layout := writeLayout(t, map[string][]byte{"app/go.mod": gomod})
+	res, err := scanners(t).Scan(context.Background(), activities.ScanInput{Target: activities.ScanTarget{OCILayout: layout}})
+	if activities.ErrorType(err) != activities.ErrVulnerable {
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{scan.ScannerGrype, scan.ScannerTrivy}, res.Scanners)
+	t.Logf("OCI layout: %s; notes %v", res.Verdict.Summary, res.Notes)
+}
+
+// writeLayout writes a minimal OCI image layout: one uncompressed layer with files, its config and manifest.
+func writeLayout(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755))
+	blob := func(data []byte) (string, int) {
+		sum := sha256.Sum256(data)
+		h := hex.EncodeToString(sum[:])
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "blobs", "sha256", h), data, 0o644))
+		return "sha256:" + h, len(data)
+	}
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	for name, data := range files {
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: filepath.Dir(name) + "/", Typeflag: tar.TypeDir, Mode: 0o755}))
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data))}))
+		_, err := tw.Write(data)
+		require.NoError(t, err)
+	}
+	require.NoError(t, tw.Close())
+	layerDigest, layerSize := blob(layer.Bytes())
+	mustJSON := func(v any) []byte {
+		data, err := json.Marshal(v)
+		require.NoError(t, err)
+		return data
+	}
+	configDigest, configSize := blob(mustJSON(map[string]any{
+		"architecture": "amd64", "os": "linux", "config": map[string]any{},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
+	}))
+	manifestDigest, manifestSize := blob(mustJSON(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": configDigest, "size": configSize},
+		"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layerDigest, "size": layerSize}},
+	}))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.json"), mustJSON(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+		"manifests": []any{map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifestDigest, "size": manifestSize,
+			"annotations": map[string]string{"org.opencontainers.image.ref.name": "latest"}}},
+	}), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644))
+	return dir
+}
