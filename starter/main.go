@@ -55,7 +55,7 @@ commands:
   status    show the stages of the running or last release or rollback
   abort     stop the running release at the next safe point and roll it back
   rollback  put production back on the previous color
-  input     print the JSON input of a release, for 'temporal workflow start --input @release.json'
+  input     print the JSON input of a release, for 'temporal workflow start --input-file release.json'
 
 Temporal is reached through TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE (default
 "default"); Web UI links use SLIPWAY_WEB_UI (default http://127.0.0.1:8233). Run 'starter <command> -h'
@@ -394,7 +394,7 @@ func (c *command) input(args []string) int {
 	}
 	out, _ := json.MarshalIndent(in, "", "  ")
 	fmt.Fprintln(c.stdout, string(out))
-	fmt.Fprintf(c.stderr, "start it with: temporal workflow start --task-queue %s --type %s --workflow-id %s --input @release.json\n",
+	fmt.Fprintf(c.stderr, "start it with: temporal workflow start --task-queue %s --type %s --workflow-id %s --input-file release.json\n",
 		cmp.Or(os.Getenv("SLIPWAY_TASK_QUEUE"), workflows.TaskQueue), workflows.ReleaseWorkflowName, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace))
 	return exitOK
 }

@@ -47,7 +47,7 @@ type Trigger struct {
 }
 
 // ReleaseInput is the input of ReleaseWorkflow, plain JSON so that
-// `temporal workflow start --type ReleaseWorkflow --input @release.json` works without the starter.
+// `temporal workflow start --type ReleaseWorkflow --input-file release.json` works without the starter.
 type ReleaseInput struct {
 	Spec    spec.Spec `json:"spec"`
 	Version string    `json:"version"`

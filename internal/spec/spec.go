@@ -1,6 +1,6 @@
 // Package spec holds the release spec: the YAML file a team keeps in its repository (deploy/slipway.yaml) that
 // says what Slipway deploys and how. The same structure, as JSON, is the input of ReleaseWorkflow, so a release
-// started with `temporal workflow start --input @release.json` carries exactly what the starter would send.
+// started with `temporal workflow start --input-file release.json` carries exactly what the starter would send.
 package spec
 
 // APIVersion is the only spec version this build understands; a spec names it so a future incompatible format
