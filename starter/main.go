@@ -274,7 +274,7 @@ func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.
 			return
 		}
 		seen[name] = key
-		line := fmt.Sprintf("  %-20s %-11s %s", name, state, oneLine(msg))
+		line := fmt.Sprintf("  %-26s %-11s %s", name, state, oneLine(msg))
 		fmt.Fprintln(c.stdout, strings.TrimRight(line, " "))
 	}
 	err := rc.Follow(ctx, run, result, func(st workflows.Status) {
@@ -345,10 +345,10 @@ func (c *command) status(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(c.stdout, "%s %s: %s (active color %q)\n", st.App, st.Version, st.Phase, st.ActiveColor)
 	for _, stg := range st.Stages {
-		fmt.Fprintf(c.stdout, "  %-20s %-11s %s\n", stg.Name, stg.State, oneLine(stg.Message))
+		fmt.Fprintln(c.stdout, strings.TrimRight(fmt.Sprintf("  %-26s %-11s %s", stg.Name, stg.State, oneLine(stg.Message)), " "))
 	}
 	for _, stg := range st.Compensations {
-		fmt.Fprintf(c.stdout, "  %-20s %-11s %s\n", "undo "+stg.Name, stg.State, oneLine(stg.Message))
+		fmt.Fprintln(c.stdout, strings.TrimRight(fmt.Sprintf("  %-26s %-11s %s", "undo "+stg.Name, stg.State, oneLine(stg.Message)), " "))
 	}
 	if st.Error != "" {
 		fmt.Fprintf(c.stdout, "  error: %s\n", st.Error)
