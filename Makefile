@@ -4,7 +4,7 @@ SHELL := bash
 GO ?= go
 BIN := bin
 
-.PHONY: all build tools test unit integration demo down record-histories clean
+.PHONY: all build tools test unit integration demo down record-histories bench clean
 
 all: build
 
@@ -39,3 +39,8 @@ clean:
 record-histories:
 	mkdir -p workflows/testdata/histories
 	SLIPWAY_RECORD_HISTORIES=$(CURDIR)/workflows/testdata/histories scripts/test.sh integration
+
+## bench: scan wall time for one small image and one source tree (both real scanners), and a cached re-scan.
+bench:
+	scripts/tools.sh scanners
+	go test -count=1 -tags integration -run '^$$' -bench . -benchtime 5x ./tests/scanners/

@@ -9,11 +9,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	ggcrtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vektagraf/slipway/activities"
@@ -127,46 +133,66 @@ func TestScanActivityReadsAnOCILayout(t *testing.T) {
 	t.Logf("OCI layout: %s; notes %v", res.Verdict.Summary, res.Notes)
 }
 
-// writeLayout writes a minimal OCI image layout: one uncompressed layer with files, its config and manifest.
-func writeLayout(t *testing.T, files map[string][]byte) string {
+// writeLayout writes an OCI image layout (go-containerregistry) holding one layer with files.
+func writeLayout(t testing.TB, files map[string][]byte) string {
 	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755))
-	blob := func(data []byte) (string, int) {
-		sum := sha256.Sum256(data)
-		h := hex.EncodeToString(sum[:])
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "blobs", "sha256", h), data, 0o644))
-		return "sha256:" + h, len(data)
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
 	}
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	for name, data := range files {
+	sort.Strings(names)
+	for _, name := range names {
 		require.NoError(t, tw.WriteHeader(&tar.Header{Name: filepath.Dir(name) + "/", Typeflag: tar.TypeDir, Mode: 0o755}))
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data))}))
-		_, err := tw.Write(data)
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name]))}))
+		_, err := tw.Write(files[name])
 		require.NoError(t, err)
 	}
 	require.NoError(t, tw.Close())
-	layerDigest, layerSize := blob(layer.Bytes())
-	mustJSON := func(v any) []byte {
-		data, err := json.Marshal(v)
-		require.NoError(t, err)
-		return data
-	}
-	configDigest, configSize := blob(mustJSON(map[string]any{
-		"architecture": "amd64", "os": "linux", "config": map[string]any{},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
-	}))
-	manifestDigest, manifestSize := blob(mustJSON(map[string]any{
-		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": configDigest, "size": configSize},
-		"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layerDigest, "size": layerSize}},
-	}))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.json"), mustJSON(map[string]any{
-		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-		"manifests": []any{map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifestDigest, "size": manifestSize,
-			"annotations": map[string]string{"org.opencontainers.image.ref.name": "latest"}}},
-	}), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644))
+	layer, err := ggcrtarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(tarball.Bytes())), nil
+	})
+	require.NoError(t, err)
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	require.NoError(t, err)
+	require.NoError(t, p.AppendImage(img))
 	return dir
+}
+
+// BenchmarkScan reports the scan stage's wall time for one small image (an OCI layout) and one source tree,
+// each scanned by both real CLIs, and the time of a re-scan of the same digest served from the cache.
+func BenchmarkScan(b *testing.B) {
+	gomod, err := os.ReadFile(filepath.Join(tools.repo, "tests/fixtures/scan-targets/vulnerable/go.mod"))
+	require.NoError(b, err)
+	image := activities.ScanTarget{OCILayout: writeLayout(b, map[string][]byte{"app/go.mod": gomod})}
+	s := &activities.Scanners{TrivyPath: tools.trivy, GrypePath: tools.grype,
+		TrivyCacheDir: tools.trivyCache, GrypeDBDir: tools.grypeCache, Timeout: 2 * time.Minute}
+	scanOnce := func(b *testing.B, s *activities.Scanners, in activities.ScanInput) {
+		if _, err := s.Scan(context.Background(), in); err != nil && activities.ErrorType(err) != activities.ErrVulnerable {
+			b.Fatal(err)
+		}
+	}
+	b.Run("image", func(b *testing.B) {
+		for b.Loop() {
+			scanOnce(b, s, activities.ScanInput{Target: image})
+		}
+	})
+	b.Run("source-tree", func(b *testing.B) {
+		for b.Loop() {
+			scanOnce(b, s, activities.ScanInput{Target: target("vulnerable")})
+		}
+	})
+	b.Run("cached-rescan", func(b *testing.B) {
+		cached := *s
+		cached.CacheDir = b.TempDir()
+		in := activities.ScanInput{Target: image, Digest: "sha256:" + hex.EncodeToString(make([]byte, 32))}
+		scanOnce(b, &cached, in) // fills the cache
+		for b.Loop() {
+			scanOnce(b, &cached, in)
+		}
+	})
 }
