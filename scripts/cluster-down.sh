@@ -35,14 +35,8 @@ else
   echo "cluster-down: no cluster recorded in $DIR" >&2
 fi
 
-# alive PID: the process exists and is not a zombie (a dead child of PID 1 can stay a zombie for seconds).
-alive() {
-  local stat
-  kill -0 "$1" 2>/dev/null || return 1
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
+# shellcheck source=scripts/lib/proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/proc.sh"
 
 # ours NAME PID: the process is alive and still the program cluster-up.sh started (PIDs get reused).
 ours() {

@@ -54,14 +54,8 @@ CURL=(curl -sS --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key
 api() { "${CURL[@]}" "https://127.0.0.1:$API_PORT$1" "${@:2}"; }
 
 # ---------------------------------------------------------------- already running?
-# alive PID: the process exists and is not a zombie (a dead child of PID 1 can stay a zombie for seconds).
-alive() {
-  local stat
-  kill -0 "$1" 2>/dev/null || return 1
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
+# shellcheck source=scripts/lib/proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/proc.sh"
 running_pids() { # prints "name pid" for every recorded process that is still alive
   [[ -f $DIR/pids ]] || return 0
   local name pid

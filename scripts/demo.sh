@@ -21,6 +21,8 @@ export SLIPWAY_K8S_DIR=${SLIPWAY_K8S_DIR:-$CACHE/cluster}
 PORT=${SLIPWAY_TEMPORAL_PORT:-7233}
 UI_PORT=${SLIPWAY_TEMPORAL_UI_PORT:-8233}
 SPEC=examples/demo/slipway.yaml
+# shellcheck source=scripts/lib/proc.sh
+source scripts/lib/proc.sh
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -28,9 +30,9 @@ stop_pid() { # name: stop a process this script started, by its pid file
   local f=$DIR/$1.pid p
   [[ -s $f ]] || return 0
   p=$(cat "$f")
-  if kill -0 "$p" 2>/dev/null; then
+  if alive "$p"; then
     kill -TERM "$p" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 50); do alive "$p" || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   fi
   rm -f "$f"

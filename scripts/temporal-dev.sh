@@ -29,14 +29,8 @@ DB=$DIR/temporal.db
 
 say() { echo "temporal-dev: $*" >&2; }
 
-# alive PID: the process exists and is not a zombie (a dead child of PID 1 can stay a zombie for seconds).
-alive() {
-  local stat
-  kill -0 "$1" 2>/dev/null || return 1
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
+# shellcheck source=scripts/lib/proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/proc.sh"
 
 # pid prints the recorded PID if that process is alive and still a temporal binary (PIDs get reused).
 pid() {
