@@ -16,6 +16,7 @@ const (
 	DefaultExpectStatus             = 200
 	DefaultProbePeriodSeconds int32 = 10
 	DefaultProbeFailures      int32 = 3
+	DefaultScanTimeout              = 10 * time.Minute
 	// ActiveServiceSuffix and PreviewServiceSuffix make the default Service names <app>-active and
 	// <app>-preview.
 	ActiveServiceSuffix  = "-active"
@@ -35,6 +36,9 @@ func ApplyDefaults(s *Spec) {
 	if s.Image.PullPolicy == "" {
 		s.Image.PullPolicy = DefaultPullPolicy
 	}
+	// failOn: scan.DefaultFailOn (CRITICAL, HIGH), so the spec a workflow records shows what it enforced.
+	s.Scan.Policy.ApplyDefaults()
+	setDuration(&s.Scan.Timeout, DefaultScanTimeout)
 
 	c := &s.Container
 	for _, p := range []*HTTPProbe{c.Probes.Liveness, c.Probes.Readiness} {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vektagraf/slipway/internal/scan"
 )
 
 func TestApplyDefaults(t *testing.T) {
@@ -25,6 +27,11 @@ func TestApplyDefaults(t *testing.T) {
 			require.Equal(t, int32(1), s.Environments.Staging.Replicas)
 			require.Equal(t, int32(2), s.Environments.Production.Replicas)
 			require.Equal(t, "IfNotPresent", s.Image.PullPolicy)
+			require.Equal(t, []scan.Severity{scan.SeverityCritical, scan.SeverityHigh}, s.Scan.FailOn)
+			require.Equal(t, d(10*time.Minute), s.Scan.Timeout)
+			require.False(t, s.Scan.OnlyFixed)
+			require.False(t, s.Scan.AllowSingleScanner)
+			require.Nil(t, s.Scan.Ignore)
 			require.Equal(t, "shop-active", s.BlueGreen.ActiveService)
 			require.Equal(t, "shop-preview", s.BlueGreen.PreviewService)
 			require.Equal(t, d(10*time.Minute), s.BlueGreen.ProgressDeadline)
@@ -45,7 +52,11 @@ func TestApplyDefaults(t *testing.T) {
 			App:          App{Name: "shop"},
 			Environments: Environments{Staging: Environment{Replicas: 3}, Production: Environment{Replicas: 5}},
 			Image:        Image{PullPolicy: "Always"},
-			Container:    Container{Probes: Probes{Readiness: &HTTPProbe{Path: "/ready", PeriodSeconds: 2, FailureThreshold: 7}}},
+			Scan: Scan{
+				Policy:             scan.Policy{FailOn: []scan.Severity{scan.SeverityCritical}, OnlyFixed: true},
+				AllowSingleScanner: true, Timeout: d(time.Minute),
+			},
+			Container: Container{Probes: Probes{Readiness: &HTTPProbe{Path: "/ready", PeriodSeconds: 2, FailureThreshold: 7}}},
 			BlueGreen: BlueGreen{
 				ActiveService: "live", PreviewService: "canary",
 				PreviewChecks:    []Check{{Name: "deep", Path: "/deep", ExpectStatus: 204}},
@@ -59,6 +70,10 @@ func TestApplyDefaults(t *testing.T) {
 			require.Equal(t, int32(3), s.Environments.Staging.Replicas)
 			require.Equal(t, int32(5), s.Environments.Production.Replicas)
 			require.Equal(t, "Always", s.Image.PullPolicy)
+			require.Equal(t, Scan{
+				Policy:             scan.Policy{FailOn: []scan.Severity{scan.SeverityCritical}, OnlyFixed: true},
+				AllowSingleScanner: true, Timeout: d(time.Minute),
+			}, s.Scan)
 			require.Equal(t, &HTTPProbe{Path: "/ready", PeriodSeconds: 2, FailureThreshold: 7}, s.Container.Probes.Readiness)
 			require.Equal(t, "live", s.BlueGreen.ActiveService)
 			require.Equal(t, "canary", s.BlueGreen.PreviewService)

@@ -2,14 +2,17 @@ package spec
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -44,8 +47,14 @@ func Load(path string) (*Spec, error) {
 // Parse decodes one YAML (or JSON) document strictly, then runs ApplyDefaults and Validate. Every problem it
 // finds (syntax, unknown or duplicate field, wrong type, failed validation) is collected into one FieldErrors,
 // each entry with the field path and, where the YAML has it, the line; source, usually the file name, prefixes
-// every message.
+// every message. Like Validate, it does not check scan.ignore's expiry dates against the clock; starting a
+// release does (Spec.ValidateAt).
 func Parse(data []byte, source string) (*Spec, error) {
+	return parseAt(data, source, time.Time{})
+}
+
+// parseAt is Parse with ValidateAt's clock: the zero time skips the expiry check, tests pass a fixed time.
+func parseAt(data []byte, source string, now time.Time) (*Spec, error) {
 	fail := func(errs FieldErrors) (*Spec, error) {
 		for i := range errs {
 			errs[i].Source = source
@@ -88,7 +97,7 @@ func Parse(data []byte, source string) (*Spec, error) {
 	errs = append(errs, d.errs...)
 
 	ApplyDefaults(&s)
-	if err := s.Validate(); err != nil {
+	if err := s.ValidateAt(now); err != nil {
 		var verrs FieldErrors
 		if !errors.As(err, &verrs) {
 			return fail(append(errs, FieldError{Message: err.Error()}))
@@ -172,7 +181,10 @@ func (d *decoder) lineOf(path string) int {
 	return 0
 }
 
-var yamlUnmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+var (
+	yamlUnmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
 
 // spend takes one node from the budget and reports whether there was one left.
 func (d *decoder) spend(line int) bool {
@@ -202,11 +214,30 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.fail(path, line, "YAML tag %s is not supported", tag)
 		return
 	}
-	if n.Kind == yaml.ScalarNode && tag == "!!null" {
-		return // an empty value leaves the zero value, which ApplyDefaults or Validate deal with
+	yamlU := v.CanAddr() && v.Addr().Type().Implements(yamlUnmarshaler)
+	textU := !yamlU && v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler)
+	// An empty value leaves the zero value, which ApplyDefaults or Validate deal with; except for a type that
+	// reads itself from text (scan.Severity), whose zero value may be a valid one (UNKNOWN): an empty list
+	// item in failOn must not quietly become a severity, so its UnmarshalText judges the empty text.
+	if n.Kind == yaml.ScalarNode && tag == "!!null" && !textU {
+		return
 	}
-	if v.CanAddr() && v.Addr().Type().Implements(yamlUnmarshaler) {
+	if yamlU {
 		if err := v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML(n); err != nil {
+			d.fail(path, line, "%s", err.Error())
+		}
+		return
+	}
+	if textU {
+		if n.Kind != yaml.ScalarNode {
+			d.fail(path, line, "want a single value, got %s", describe(n))
+			return
+		}
+		text := n.Value
+		if tag == "!!null" {
+			text = "" // "~" and "null" are no value, not the words
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(text)); err != nil {
 			d.fail(path, line, "%s", err.Error())
 		}
 		return
@@ -263,12 +294,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-// field is one struct field as the YAML sees it.
+// field is one struct field as the YAML sees it; index is its reflect index path (longer than one for a field
+// of an inlined struct).
 type field struct {
 	name  string
-	index int
+	index []int
 }
 
+// fieldsOf lists the YAML fields of a struct type in declaration order. An embedded struct tagged
+// `yaml:",inline"` (spec.Scan embeds scan.Policy) contributes its own fields in its place, the way yaml.v3
+// and encoding/json read it. Two fields with one name are a mistake in the Go types, which encoding/json
+// would resolve silently by dropping one, so it panics; TestFieldNames walks every type of the spec.
 func fieldsOf(t reflect.Type) []field {
 	var fs []field
 	for i := range t.NumField() {
@@ -276,14 +312,30 @@ func fieldsOf(t reflect.Type) []field {
 		if !sf.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
 		if name == "-" {
+			continue
+		}
+		if slices.Contains(strings.Split(opts, ","), "inline") {
+			if name != "" || !sf.Anonymous || sf.Type.Kind() != reflect.Struct {
+				panic(fmt.Sprintf("spec: %s.%s: only an embedded struct (not a pointer) without a name can be inline", t, sf.Name))
+			}
+			for _, f := range fieldsOf(sf.Type) {
+				fs = append(fs, field{name: f.name, index: append([]int{i}, f.index...)})
+			}
 			continue
 		}
 		if name == "" {
 			name = strings.ToLower(sf.Name)
 		}
-		fs = append(fs, field{name: name, index: i})
+		fs = append(fs, field{name: name, index: []int{i}})
+	}
+	for i, f := range fs {
+		for _, g := range fs[:i] {
+			if g.name == f.name {
+				panic(fmt.Sprintf("spec: %s has two fields named %q", t, f.name))
+			}
+		}
 	}
 	return fs
 }
@@ -321,19 +373,19 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[k.Value] = k.Line
-		idx := -1
+		var idx []int
 		for _, f := range fields {
 			if f.name == k.Value {
 				idx = f.index
 				break
 			}
 		}
-		if idx < 0 {
+		if idx == nil {
 			d.errs = append(d.errs, FieldError{Path: p, Line: k.Line, Message: unknownField(k.Value, names)})
 			continue
 		}
 		d.lines[p] = k.Line
-		d.decode(val, v.Field(idx), p)
+		d.decode(val, v.FieldByIndex(idx), p)
 	}
 }
 

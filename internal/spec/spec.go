@@ -3,6 +3,12 @@
 // started with `temporal workflow start --input-file release.json` carries exactly what the starter would send.
 package spec
 
+import (
+	"slices"
+
+	"github.com/vektagraf/slipway/internal/scan"
+)
+
 // APIVersion is the only spec version this build understands; a spec names it so a future incompatible format
 // can be refused instead of misread.
 const APIVersion = "slipway.dev/v1alpha1"
@@ -18,6 +24,7 @@ type Spec struct {
 	App          App          `json:"app" yaml:"app"`
 	Environments Environments `json:"environments" yaml:"environments"`
 	Image        Image        `json:"image" yaml:"image"`
+	Scan         Scan         `json:"scan,omitempty" yaml:"scan,omitempty"`
 	Container    Container    `json:"container" yaml:"container"`
 	BlueGreen    BlueGreen    `json:"blueGreen" yaml:"blueGreen"`
 	Smoke        Smoke        `json:"smoke" yaml:"smoke"`
@@ -48,6 +55,32 @@ type Image struct {
 	Repository string `json:"repository" yaml:"repository"`
 	// PullPolicy is IfNotPresent (default), Always or Never.
 	PullPolicy string `json:"pullPolicy,omitempty" yaml:"pullPolicy,omitempty"`
+}
+
+// Scan configures the security gate that runs first in every release: the release's image is scanned with
+// Trivy and Grype before anything is deployed, so a known vulnerability the team has not accepted stops the
+// release while nothing has changed yet, in staging or in production. The section is optional; left out, the
+// defaults block CRITICAL and HIGH findings.
+type Scan struct {
+	// Policy decides which findings block the release. It is embedded so its fields (failOn, onlyFixed,
+	// ignore) sit at the top level of the section, in YAML ("inline", which the loader supports) and in JSON
+	// (encoding/json flattens an embedded struct without a JSON name); scan.Policy's own methods are promoted
+	// but Spec's ApplyDefaults and Validate are the ones to call, since they also cover the fields below.
+	scan.Policy `yaml:",inline"`
+	// AllowSingleScanner goes on with one scanner's findings when the other fails (the scan result records
+	// which one failed and why); false means both must succeed.
+	AllowSingleScanner bool `json:"allowSingleScanner,omitempty" yaml:"allowSingleScanner,omitempty"`
+	// Timeout bounds one scan attempt: both scanners, the image pull included; default 10m, 30s to 1h.
+	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+}
+
+// ScanPolicy returns the policy to hand to the scanner (activities.ScanInput.Policy), as a copy: changing it
+// does not change the spec.
+func (s Scan) ScanPolicy() scan.Policy {
+	p := s.Policy
+	p.FailOn = slices.Clone(p.FailOn)
+	p.Ignore = slices.Clone(p.Ignore)
+	return p
 }
 
 // Container is the application container of every Deployment Slipway renders.

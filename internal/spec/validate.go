@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -15,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/vektagraf/slipway/internal/scan"
 )
 
 // Limits Validate enforces.
@@ -90,8 +93,18 @@ func (v *validator) add(path, format string, args ...any) {
 
 // Validate checks a defaulted spec (run ApplyDefaults first: a zero that a default would fill is reported
 // here) and returns FieldErrors naming every field that is wrong, or nil. Run it on a workflow input too, so
-// a hand-written release.json is held to the same rules as a spec file.
+// a hand-written release.json is held to the same rules as a spec file. It does not compare scan.ignore's
+// expiry dates with the clock (the zero time is before every date): reading a spec for a status, an abort or
+// a rollback must work with a lapsed exception in it. Starting a release uses ValidateAt.
 func (s *Spec) Validate() error {
+	return s.ValidateAt(time.Time{})
+}
+
+// ValidateAt is Validate plus the expiry check: an ignore in scan.ignore whose expiry date is not after now
+// is an error, so a release never starts believing a lapsed exception still holds. The starter passes
+// time.Now(); the workflow does the same in a local activity (never in workflow code), and tests pass a fixed
+// time.
+func (s *Spec) ValidateAt(now time.Time) error {
 	if s == nil {
 		return FieldErrors{{Message: "the spec is missing"}}
 	}
@@ -124,6 +137,8 @@ func (s *Spec) Validate() error {
 		v.add("image.pullPolicy", "%s; write IfNotPresent, Always or Never", notExpected(s.Image.PullPolicy))
 	}
 
+	v.scanSection(&s.Scan, now)
+
 	v.container("container", &s.Container)
 
 	bg := s.BlueGreen
@@ -155,6 +170,22 @@ func (s *Spec) Validate() error {
 	}
 	v.errs.sort()
 	return v.errs
+}
+
+// scanSection checks the scan section: the policy with scan.Policy's own rules (its paths already start with
+// "scan."), then the timeout.
+func (v *validator) scanSection(sc *Scan, now time.Time) {
+	if err := sc.Policy.Validate(now); err != nil {
+		var perrs scan.FieldErrors
+		if !errors.As(err, &perrs) {
+			v.add("scan", "%v", err)
+		} else {
+			for _, pe := range perrs {
+				v.add(pe.Path, "%s", pe.Message)
+			}
+		}
+	}
+	v.durationRange("scan.timeout", sc.Timeout, 30*time.Second, time.Hour)
 }
 
 // notExpected describes a value that is not the one allowed: "required" when empty, else the value quoted.
