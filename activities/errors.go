@@ -34,7 +34,7 @@ const (
 // NonRetryableErrorTypes lists the types above; workflows put them in their retry policies so a retry is never
 // wasted on an answer that cannot change.
 var NonRetryableErrorTypes = []string{
-	ErrInvalidInput, ErrInvalidObject, ErrForbidden, ErrNotFound, ErrScannerDatabase, ErrVulnerable,
+	ErrInvalidInput, ErrInvalidObject, ErrForbidden, ErrNotFound, ErrScannerDatabase, ErrVulnerable, ErrImageNotFound, ErrRegistryUnauthorized,
 	ErrProgressDeadlineExceeded, ErrSmokeCheckFailed, ErrNoPreviousColor, ErrNotOwned,
 }
 

@@ -10,10 +10,20 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// Set is every activity struct the workflows call, each holding its own clients and configuration.
+type Set struct {
+	Kubernetes *Kubernetes
+	Prober     *Prober
+	Registry   *Registry
+	Scanners   *Scanners
+}
+
 // Register registers every activity once, each under its method name (the names workflows call them by).
-func Register(r worker.ActivityRegistry, k *Kubernetes, p *Prober) {
-	r.RegisterActivity(k)
-	r.RegisterActivityWithOptions(p.SmokeCheck, activity.RegisterOptions{Name: "SmokeCheck"})
+func Register(r worker.ActivityRegistry, s Set) {
+	r.RegisterActivity(s.Kubernetes)
+	r.RegisterActivityWithOptions(s.Prober.SmokeCheck, activity.RegisterOptions{Name: "SmokeCheck"})
+	r.RegisterActivityWithOptions(s.Registry.ResolveImage, activity.RegisterOptions{Name: "ResolveImage"})
+	r.RegisterActivityWithOptions(s.Scanners.Scan, activity.RegisterOptions{Name: "Scan"})
 }
 
 // NewProber builds the Prober the worker's configuration asks for: through the API server's service proxy

@@ -20,6 +20,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
@@ -58,11 +60,18 @@ type Scanners struct {
 	// CacheDir, when set, keeps the merged findings of image scans (inputs with a Digest), keyed by the digest,
 	// the databases and the scanner binaries, so a retried or repeated scan of the same image skips the CLIs.
 	CacheDir string
+	// ReportsDir, when set, is where reports of inputs with a ReportName go: ReportsDir/ReportName/.
+	ReportsDir string
+	// Registry pulls Target.Image; nil means a Registry with the default keychain.
+	Registry *Registry
 }
 
-// ScanTarget is what to scan; exactly one field is set. Both are paths on the worker's disk, absolute and
-// clean, because a relative path would depend on the worker's working directory.
+// ScanTarget is what to scan; exactly one field is set. Dir and OCILayout are paths on the worker's disk,
+// absolute and clean, because a relative path would depend on the worker's working directory.
 type ScanTarget struct {
+	// Image is an image in a registry, by digest (registry/repository@sha256:...): Scan pulls it into a
+	// temporary OCI layout and scans that, so what is scanned is exactly what the digest names.
+	Image string `json:"image,omitempty"`
 	// Dir is a source tree (scanned with `trivy fs` and `grype dir:`).
 	Dir string `json:"dir,omitempty"`
 	// OCILayout is an OCI image layout directory (`trivy image --input` and `grype oci-dir:`).
@@ -82,6 +91,10 @@ type ScanInput struct {
 	// ReportsDir, when set, receives report.json and report.sarif (created if missing); their digests are in
 	// the result.
 	ReportsDir string `json:"reportsDir,omitempty"`
+	// ReportName, when set and the worker has a reports directory (Scanners.ReportsDir), puts the reports in
+	// its subdirectory of that name ("demo-app/v1.2.0"), so a workflow names its reports without knowing the
+	// worker's disk. Segments are letters, digits, '.', '_' and '-'.
+	ReportName string `json:"reportName,omitempty"`
 }
 
 // ScanResult is what Scan returns, small enough for workflow history: the verdict (bounded lists), not the
@@ -95,8 +108,10 @@ type ScanResult struct {
 	// Databases holds, by scanner name, the CLI's version and its database's version and build time, so a
 	// verdict can be explained later ("the database was a week old").
 	Databases map[string]scan.ScannerInfo `json:"databases"`
-	// ReportDigests are the sha256 digests of the written reports; zero when ReportsDir was not set.
+	// ReportDigests are the sha256 digests of the written reports; zero when no report was written.
 	ReportDigests scan.ReportDigests `json:"reportDigests,omitzero"`
+	// ReportsDir is the directory on the worker that holds the reports, when they were written.
+	ReportsDir string `json:"reportsDir,omitempty"`
 	// Cached says the findings came from the result cache and no scanner ran; the policy was still evaluated.
 	Cached bool `json:"cached,omitempty"`
 	// Notes records what went right but unexpectedly, e.g. a scanner that exited non-zero with a valid report.
@@ -114,7 +129,7 @@ type ScanResult struct {
 // workflow reads the counts from the details (temporal.ApplicationError.Details).
 func (s *Scanners) Scan(ctx context.Context, in ScanInput) (ScanResult, error) {
 	now := time.Now().UTC()
-	target, err := validateScanInput(in, now)
+	target, err := validateScanInput(&in, now)
 	if err != nil {
 		return ScanResult{}, err
 	}
@@ -125,25 +140,35 @@ func (s *Scanners) Scan(ctx context.Context, in ScanInput) (ScanResult, error) {
 
 	res := ScanResult{Databases: dbs}
 	var findings []scan.Finding
+	var raw map[string][]byte
 	key := s.cacheKey(in.Digest, dbs)
 	if entry, ok := s.readCache(key); ok {
 		findings, res.Scanners, res.Databases, res.Cached = entry.Findings, entry.Scanners, entry.Databases, true
+		raw = s.readCachedRaw(key, entry.Scanners)
 	} else {
-		byScanner, err := s.runBoth(ctx, in, target, &res)
+		if target.pull != "" {
+			cleanup, err := s.pull(ctx, &target)
+			if err != nil {
+				return ScanResult{}, err
+			}
+			defer cleanup()
+		}
+		byScanner, outputs, err := s.runBoth(ctx, in, target, &res)
 		if err != nil {
 			return ScanResult{}, err
 		}
-		findings = scan.Merge(byScanner)
+		findings, raw = scan.Merge(byScanner), outputs
 		if len(res.ScannerErrors) == 0 {
-			s.writeCache(ctx, key, cacheEntry{Version: scanCacheVersion, Findings: findings, Scanners: res.Scanners, Databases: res.Databases})
+			s.writeCache(ctx, key, cacheEntry{Version: scanCacheVersion, Findings: findings, Scanners: res.Scanners, Databases: res.Databases}, raw)
 		}
 	}
 
 	res.Verdict = in.Policy.Evaluate(findings, now)
-	if in.ReportsDir != "" {
-		if res.ReportDigests, err = s.writeReports(in, target, now, findings, res); err != nil {
+	if dir := s.reportsDir(in); dir != "" {
+		if res.ReportDigests, err = s.writeReports(dir, in, target, now, findings, raw, res); err != nil {
 			return ScanResult{}, err
 		}
+		res.ReportsDir = dir
 	}
 	if !res.Verdict.Passed {
 		return res, temporal.NewNonRetryableApplicationError(res.Verdict.Summary, ErrVulnerable, nil, res)
@@ -151,23 +176,34 @@ func (s *Scanners) Scan(ctx context.Context, in ScanInput) (ScanResult, error) {
 	return res, nil
 }
 
-// scanTarget is a validated target: its path and whether it is an image layout.
+// scanTarget is a validated target: its path, whether it is an image layout, and what reports call it. For a
+// Target.Image, pull is the reference and path is empty until Scan has pulled it.
 type scanTarget struct {
 	path  string
 	image bool
+	name  string
+	pull  string
 }
 
-func validateScanInput(in ScanInput, now time.Time) (scanTarget, error) {
+func validateScanInput(in *ScanInput, now time.Time) (scanTarget, error) {
 	var t scanTarget
+	set := 0
+	for _, f := range []string{in.Target.Dir, in.Target.OCILayout, in.Target.Image} {
+		if f != "" {
+			set++
+		}
+	}
 	switch {
-	case in.Target.Dir == "" && in.Target.OCILayout == "":
-		return t, invalidInput("scan: no target; set target.dir or target.ociLayout")
-	case in.Target.Dir != "" && in.Target.OCILayout != "":
-		return t, invalidInput("scan: two targets (dir %q and ociLayout %q); set exactly one", in.Target.Dir, in.Target.OCILayout)
+	case set == 0:
+		return t, invalidInput("scan: no target; set target.image, target.dir or target.ociLayout")
+	case set > 1:
+		return t, invalidInput("scan: %d targets (image %q, dir %q, ociLayout %q); set exactly one of them", set, in.Target.Image, in.Target.Dir, in.Target.OCILayout)
+	case in.Target.Image != "":
+		return validateImageTarget(in, now)
 	case in.Target.Dir != "":
-		t = scanTarget{path: in.Target.Dir}
+		t = scanTarget{path: in.Target.Dir, name: in.Target.Dir}
 	default:
-		t = scanTarget{path: in.Target.OCILayout, image: true}
+		t = scanTarget{path: in.Target.OCILayout, image: true, name: in.Target.OCILayout}
 	}
 	field := "target.dir"
 	if t.image {
@@ -191,21 +227,108 @@ func validateScanInput(in ScanInput, now time.Time) (scanTarget, error) {
 			return t, invalidInput("scan: %s: %s is not an OCI image layout (no index.json)", field, t.path)
 		}
 	}
+	return t, validateScanOptions(in, now)
+}
+
+// validateImageTarget checks an image target: a reference by digest, whose digest becomes in.Digest (the
+// cache key) when the input has none and must agree with it when it has one.
+func validateImageTarget(in *ScanInput, now time.Time) (scanTarget, error) {
+	d, err := name.NewDigest(in.Target.Image, name.StrictValidation)
+	if err != nil {
+		return scanTarget{}, invalidInput("scan: target.image %q: %v; scan an image by digest: registry/repository@sha256:...", in.Target.Image, err)
+	}
+	switch {
+	case in.Digest == "":
+		in.Digest = d.DigestStr()
+	case in.Digest != d.DigestStr():
+		return scanTarget{}, invalidInput("scan: digest %q differs from target.image's %q; leave digest empty or make them agree", in.Digest, d.DigestStr())
+	}
+	return scanTarget{image: true, name: d.Name(), pull: d.Name()}, validateScanOptions(in, now)
+}
+
+// validateScanOptions checks the fields besides the target.
+func validateScanOptions(in *ScanInput, now time.Time) error {
 	if in.ReportsDir != "" {
 		if err := checkPath("reportsDir", in.ReportsDir); err != nil {
-			return t, err
+			return err
+		}
+	}
+	if in.ReportName != "" {
+		if problem := reportNameProblem(in.ReportName); problem != "" {
+			return invalidInput("scan: reportName %q: %s", in.ReportName, problem)
 		}
 	}
 	if in.Digest != "" {
 		alg, hexPart, ok := strings.Cut(in.Digest, ":")
 		if !ok || alg == "" || hexPart == "" || strings.ContainsAny(in.Digest, " /\t\n") {
-			return t, invalidInput("scan: digest %q: want algorithm:hex, e.g. sha256:...", in.Digest)
+			return invalidInput("scan: digest %q: want algorithm:hex, e.g. sha256:...", in.Digest)
 		}
 	}
 	if err := in.Policy.Validate(now); err != nil {
-		return t, invalidInput("scan: policy: %v", err)
+		return invalidInput("scan: policy: %v", err)
 	}
-	return t, nil
+	return nil
+}
+
+// reportNameProblem says what is wrong with a report name, or "".
+func reportNameProblem(n string) string {
+	for seg := range strings.SplitSeq(n, "/") {
+		switch {
+		case seg == "" || seg == "." || seg == "..":
+			return "want relative path segments like app/version, without empty, '.' or '..' segments"
+		case strings.ContainsFunc(seg, func(c rune) bool {
+			return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-')
+		}):
+			return fmt.Sprintf("segment %q: use letters, digits, '.', '_' and '-'", seg)
+		}
+	}
+	return ""
+}
+
+// reportsDir is where the input's reports go: its ReportsDir, else the worker's ReportsDir/ReportName, else
+// nowhere ("").
+func (s *Scanners) reportsDir(in ScanInput) string {
+	switch {
+	case in.ReportsDir != "":
+		return in.ReportsDir
+	case in.ReportName != "" && s.ReportsDir != "":
+		return filepath.Join(s.ReportsDir, filepath.FromSlash(in.ReportName))
+	}
+	return ""
+}
+
+// pull fetches t.pull into a temporary OCI layout, heartbeating while it downloads, and points t at it. The
+// returned function removes the layout.
+func (s *Scanners) pull(ctx context.Context, t *scanTarget) (func(), error) {
+	reg := s.Registry
+	if reg == nil {
+		reg = &Registry{}
+	}
+	dir, err := os.MkdirTemp("", "slipway-scan-")
+	if err != nil {
+		return nil, fmt.Errorf("scan: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	layoutDir := filepath.Join(dir, "image")
+	done := make(chan error, 1)
+	go func() { done <- reg.pullLayout(ctx, t.pull, layoutDir) }()
+	tick := time.NewTicker(scanHeartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				cleanup()
+				// Returned as is: Temporal reads the type and retryability of the returned error only, so
+				// wrapping a non-retryable ApplicationError would make it retryable.
+				return nil, err
+			}
+			t.path = layoutDir
+			return cleanup, nil
+		case <-tick.C:
+			heartbeat(ctx, "pulling "+t.pull)
+		}
+	}
 }
 
 func checkPath(field, p string) error {
@@ -263,6 +386,7 @@ func (s *Scanners) databases() (map[string]scan.ScannerInfo, error) {
 type scannerRun struct {
 	name     string
 	findings []scan.Finding
+	raw      []byte
 	info     scan.ScannerInfo
 	note     string
 	err      error
@@ -270,7 +394,7 @@ type scannerRun struct {
 
 // runBoth runs the two scanners in parallel, heartbeating until both are done, and applies
 // AllowSingleScanner. It fills res.Scanners, res.ScannerErrors, res.Notes and the scanner versions.
-func (s *Scanners) runBoth(ctx context.Context, in ScanInput, t scanTarget, res *ScanResult) (map[string][]scan.Finding, error) {
+func (s *Scanners) runBoth(ctx context.Context, in ScanInput, t scanTarget, res *ScanResult) (map[string][]scan.Finding, map[string][]byte, error) {
 	runs := make([]scannerRun, 2)
 	var wg sync.WaitGroup
 	for i, name := range []string{scan.ScannerTrivy, scan.ScannerGrype} {
@@ -286,14 +410,15 @@ func (s *Scanners) runBoth(ctx context.Context, in ScanInput, t scanTarget, res 
 		case <-done:
 			waiting = false
 		case <-tick.C:
-			heartbeat(ctx, fmt.Sprintf("scanning %s for %s", t.path, time.Since(start).Round(time.Second)))
+			heartbeat(ctx, fmt.Sprintf("scanning %s for %s", t.name, time.Since(start).Round(time.Second)))
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	byScanner := map[string][]scan.Finding{}
+	raw := map[string][]byte{}
 	var failed []scannerRun
 	for _, r := range runs {
 		if r.err != nil {
@@ -301,6 +426,7 @@ func (s *Scanners) runBoth(ctx context.Context, in ScanInput, t scanTarget, res 
 			continue
 		}
 		byScanner[r.name] = r.findings
+		raw[r.name] = r.raw
 		res.Scanners = append(res.Scanners, r.name)
 		info := res.Databases[r.name]
 		info.Version = r.info.Version
@@ -317,18 +443,18 @@ func (s *Scanners) runBoth(ctx context.Context, in ScanInput, t scanTarget, res 
 	}
 	slices.Sort(res.Scanners)
 	if len(failed) == 0 {
-		return byScanner, nil
+		return byScanner, raw, nil
 	}
 	if len(failed) == 1 && in.AllowSingleScanner {
 		res.ScannerErrors = map[string]string{failed[0].name: failed[0].err.Error()}
 		delete(res.Databases, failed[0].name)
-		return byScanner, nil
+		return byScanner, raw, nil
 	}
 	errs := make([]error, len(failed))
 	for i, r := range failed {
 		errs[i] = r.err
 	}
-	return nil, fmt.Errorf("scan: %w", errors.Join(errs...))
+	return nil, nil, fmt.Errorf("scan: %w", errors.Join(errs...))
 }
 
 // run runs one scanner and parses its report. The exit code is only a cross-check: a report that parses is
@@ -382,6 +508,7 @@ func (s *Scanners) run(ctx context.Context, name string, t scanTarget) scannerRu
 		r.note = fmt.Sprintf("%s: %v, but its report is valid and was used", name, runErr)
 	}
 	r.info = reportInfo(name, stdout.Bytes())
+	r.raw = stdout.Bytes()
 	return r
 }
 
@@ -544,16 +671,23 @@ func (s *Scanners) readCache(key string) (cacheEntry, bool) {
 
 // writeCache stores an entry atomically; a failure only costs the next scan a cache miss, so it is logged,
 // not returned.
-func (s *Scanners) writeCache(ctx context.Context, key string, e cacheEntry) {
+func (s *Scanners) writeCache(ctx context.Context, key string, e cacheEntry, raw map[string][]byte) {
 	if key == "" {
 		return
 	}
 	err := func() error {
-		data, err := json.Marshal(e)
-		if err != nil {
+		if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
+		// The scanners' outputs first: an entry is only read when its .json exists, and its raw files are
+		// then complete.
+		for _, name := range e.Scanners {
+			if _, err := scan.WriteRaw(s.CacheDir, key+"."+name, raw[name]); err != nil {
+				return err
+			}
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
 			return err
 		}
 		tmp, err := os.CreateTemp(s.CacheDir, "."+key+".*.tmp")
@@ -575,24 +709,55 @@ func (s *Scanners) writeCache(ctx context.Context, key string, e cacheEntry) {
 	}
 }
 
-// writeReports writes report.json and report.sarif into in.ReportsDir.
-func (s *Scanners) writeReports(in ScanInput, t scanTarget, now time.Time, findings []scan.Finding, res ScanResult) (scan.ReportDigests, error) {
+// readCachedRaw returns the scanners' outputs stored with a cache entry; a missing one is left out (the
+// merged report is complete without it).
+func (s *Scanners) readCachedRaw(key string, scanners []string) map[string][]byte {
+	raw := map[string][]byte{}
+	for _, name := range scanners {
+		if data, err := os.ReadFile(filepath.Join(s.CacheDir, scan.RawFile(key+"."+name))); err == nil {
+			raw[name] = data
+		}
+	}
+	return raw
+}
+
+// writeReports writes report.json, report.sarif and each scanner's own output (trivy.json, grype.json) into
+// dir.
+func (s *Scanners) writeReports(dir string, in ScanInput, t scanTarget, now time.Time, findings []scan.Finding, raw map[string][]byte, res ScanResult) (scan.ReportDigests, error) {
 	versions := map[string]string{}
 	for name, info := range res.Databases {
 		versions[name] = info.Version
 	}
-	sarif, err := scan.SARIF(findings, scan.ToolInfo{Version: slipwayVersion(), Scanners: versions, Target: t.path})
+	sarif, err := scan.SARIF(findings, scan.ToolInfo{Version: slipwayVersion(), Scanners: versions, Target: t.name})
 	if err != nil {
 		return scan.ReportDigests{}, fmt.Errorf("scan: %w", err)
 	}
-	if err := os.MkdirAll(in.ReportsDir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return scan.ReportDigests{}, fmt.Errorf("scan: reports: %w", err)
 	}
 	report := scan.Report{
-		SchemaVersion: scan.ReportSchemaVersion, Target: t.path, Digest: in.Digest, Scanners: res.Databases,
+		SchemaVersion: scan.ReportSchemaVersion, Target: t.name, Digest: in.Digest, Scanners: res.Databases,
 		Time: now, Policy: in.Policy, Findings: findings, Verdict: res.Verdict,
 	}
-	return scan.WriteReports(in.ReportsDir, report, sarif)
+	digests, err := scan.WriteReports(dir, report, sarif)
+	if err != nil {
+		return scan.ReportDigests{}, err
+	}
+	for _, name := range res.Scanners {
+		data, ok := raw[name]
+		if !ok {
+			continue
+		}
+		d, err := scan.WriteRaw(dir, name, data)
+		if err != nil {
+			return scan.ReportDigests{}, err
+		}
+		if digests.Raw == nil {
+			digests.Raw = map[string]string{}
+		}
+		digests.Raw[name] = d
+	}
+	return digests, nil
 }
 
 // slipwayVersion is the worker's module version as Go recorded it at build time ("(devel)" for a local build),

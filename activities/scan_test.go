@@ -93,7 +93,12 @@ func TestScanValidatesItsInput(t *testing.T) {
 		want string
 	}{
 		{"no target", ScanInput{}, "no target"},
-		{"two targets", ScanInput{Target: ScanTarget{Dir: f.target, OCILayout: layout}}, "two targets"},
+		{"two targets", ScanInput{Target: ScanTarget{Dir: f.target, OCILayout: layout}}, "set exactly one"},
+		{"image by tag", ScanInput{Target: ScanTarget{Image: "127.0.0.1:5000/app:v1"}}, "scan an image by digest"},
+		{"image digest disagrees", ScanInput{Target: ScanTarget{Image: "127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64)},
+			Digest: "sha256:" + strings.Repeat("b", 64)}, "differs from target.image"},
+		{"report name escapes", ScanInput{Target: ScanTarget{Dir: f.target}, ReportName: "app/../../etc"}, "'..'"},
+		{"report name odd characters", ScanInput{Target: ScanTarget{Dir: f.target}, ReportName: "app/v1 2"}, "segment"},
 		{"missing dir", ScanInput{Target: ScanTarget{Dir: filepath.Join(f.target, "missing")}}, "no such file"},
 		{"relative dir", ScanInput{Target: ScanTarget{Dir: "tests/fixtures"}}, "absolute, clean path"},
 		{"unclean dir", ScanInput{Target: ScanTarget{Dir: f.target + "/../x"}}, "absolute, clean path"},

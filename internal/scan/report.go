@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -54,6 +55,21 @@ type ScannerInfo struct {
 type ReportDigests struct {
 	JSON  string `json:"json"`
 	SARIF string `json:"sarif"`
+	// Raw holds, by scanner name, the digest of that scanner's own JSON output (WriteRaw), kept next to the
+	// merged report so a finding can be traced to what the scanner said.
+	Raw map[string]string `json:"raw,omitempty"`
+}
+
+// RawFile is the name WriteRaw gives a scanner's output in a reports directory ("trivy.json").
+func RawFile(scanner string) string { return scanner + ".json" }
+
+// WriteRaw writes one scanner's unparsed JSON output as dir/RawFile(scanner), atomically, and returns its
+// digest.
+func WriteRaw(dir, scanner string, data []byte) (string, error) {
+	if scanner == "" || strings.ContainsAny(scanner, `/\`) || scanner == "." || scanner == ".." {
+		return "", fmt.Errorf("scan: write raw report: %q is not a scanner name", scanner)
+	}
+	return writeAtomic(filepath.Join(dir, RawFile(scanner)), data)
 }
 
 // WriteReports writes the report as dir/report.json and the SARIF log as dir/report.sarif and returns their
