@@ -1,6 +1,7 @@
 // Command worker runs Slipway's workflows and activities. It connects to Temporal (TEMPORAL_ADDRESS,
 // TEMPORAL_NAMESPACE) and to one Kubernetes cluster (--kubeconfig, $KUBECONFIG, or the in-cluster service
-// account), and polls the "slipway" task queue until SIGINT/SIGTERM.
+// account), reads images from registries with the docker config's credentials, scans them with the Trivy and
+// Grype CLIs (docs/scanners.md), and polls the "slipway" task queue until SIGINT/SIGTERM.
 package main
 
 import (
@@ -32,6 +33,7 @@ func run() error {
 	probeURL := flag.String("probe-proxy-url", os.Getenv("SLIPWAY_PROBE_PROXY_URL"),
 		"base URL of a service proxy to use instead of the API server's (the local cluster's localpods)")
 	taskQueue := flag.String("task-queue", envOr("SLIPWAY_TASK_QUEUE", workflows.TaskQueue), "task queue to poll")
+	sf := scannerFlags()
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -44,6 +46,11 @@ func run() error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	prober, err := activities.NewProber(restCfg, *probeMode, *probeURL)
+	if err != nil {
+		return err
+	}
+	reg := &activities.Registry{}
+	scanners, err := sf.scanners(reg)
 	if err != nil {
 		return err
 	}
@@ -61,9 +68,11 @@ func run() error {
 
 	w := worker.New(c, *taskQueue, worker.Options{DisableRegistrationAliasing: true})
 	workflows.Register(w)
-	activities.Register(w, &activities.Kubernetes{Client: cs}, prober)
+	activities.Register(w, activities.Set{Kubernetes: &activities.Kubernetes{Client: cs}, Prober: prober, Registry: reg, Scanners: scanners})
 	logger.Info("worker started", "temporal", tcfg.Address, "namespace", tcfg.Namespace, "taskQueue", *taskQueue,
-		"cluster", restCfg.Host, "probeMode", *probeMode)
+		"cluster", restCfg.Host, "probeMode", *probeMode, "trivy", scanners.TrivyPath, "grype", scanners.GrypePath,
+		"trivyCacheDir", scanners.TrivyCacheDir, "grypeDBDir", scanners.GrypeDBDir, "scanCacheDir", scanners.CacheDir,
+		"scanReportsDir", scanners.ReportsDir)
 	return w.Run(worker.InterruptCh())
 }
 

@@ -94,6 +94,8 @@ const (
 	PhaseFailed Phase = "failed"
 	// PhaseRejected means the input was invalid and nothing was touched.
 	PhaseRejected Phase = "rejected"
+	// PhaseBlocked means the security gate stopped the release (or could not scan it) and nothing was touched.
+	PhaseBlocked Phase = "blocked"
 )
 
 // Stage is one step of a release (or one compensation) as the status query shows it.
@@ -124,7 +126,9 @@ type Status struct {
 	Stages        []Stage        `json:"stages"`
 	Compensations []Compensation `json:"compensations,omitempty"`
 	Abort         *AbortRequest  `json:"abort,omitempty"`
-	Error         string         `json:"error,omitempty"`
+	// Scan is the security gate's outcome once the scan stage has an answer.
+	Scan  *ScanSummary `json:"scan,omitempty"`
+	Error string       `json:"error,omitempty"`
 }
 
 // ReleaseResult is what a successful release returns.
@@ -135,6 +139,8 @@ type ReleaseResult struct {
 	ActiveColor   string  `json:"activeColor"`
 	PreviousColor string  `json:"previousColor,omitempty"`
 	Stages        []Stage `json:"stages"`
+	// Scan is the security gate's outcome (counts and top findings; the reports hold the rest).
+	Scan *ScanSummary `json:"scan,omitempty"`
 }
 
 // RollbackResult is what a successful rollback returns.
@@ -161,4 +167,10 @@ const (
 	ErrCompensationFailed = "CompensationFailed"
 	// ErrRollbackFailed: a manual rollback could not complete.
 	ErrRollbackFailed = "RollbackFailed"
+	// ErrScanBlocked: the scan found what the spec's policy blocks; nothing was deployed. The status's Scan
+	// names the findings.
+	ErrScanBlocked = "ScanBlocked"
+	// ErrScanFailed: the image could not be resolved, pulled or scanned (missing tag, refused credentials,
+	// scanners failing on every try); nothing was deployed.
+	ErrScanFailed = "ScanFailed"
 )

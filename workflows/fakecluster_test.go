@@ -2,15 +2,19 @@ package workflows
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/scan"
 )
 
 // fakeCluster is an in-memory model of the objects the activities touch, so workflow tests assert on the
@@ -24,6 +28,10 @@ type fakeCluster struct {
 	calls       []string
 	// fail maps "Method ns/name" to the errors returned by its next calls, one per call.
 	fail map[string][]error
+	// findings is what the fake scanners find in every image; the scan's policy decides over them.
+	findings []scan.Finding
+	// scanBlocks makes Scan wait until its activity is cancelled, like a long scan.
+	scanBlocks bool
 }
 
 type fakeDeployment struct {
@@ -38,7 +46,8 @@ func newFakeCluster() *fakeCluster {
 
 // registerActivities registers the workflows' activities; it must precede every OnActivity call.
 func registerActivities(env *testsuite.TestWorkflowEnvironment) {
-	activities.Register(env, &activities.Kubernetes{}, &activities.Prober{})
+	activities.Register(env, activities.Set{Kubernetes: &activities.Kubernetes{}, Prober: &activities.Prober{},
+		Registry: &activities.Registry{}, Scanners: &activities.Scanners{}})
 }
 
 // install wires every activity of the workflows to the fake.
@@ -54,6 +63,51 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(k8s.RestoreDeployment, mockAny, mockAny).Return(f.RestoreDeployment).Maybe()
 	env.OnActivity(k8s.DeleteDeployment, mockAny, mockAny).Return(f.DeleteDeployment).Maybe()
 	env.OnActivity(probe.SmokeCheck, mockAny, mockAny).Return(f.SmokeCheck).Maybe()
+	env.OnActivity(registry.ResolveImage, mockAny, mockAny).Return(f.ResolveImage).Maybe()
+	env.OnActivity(scanners.Scan, mockAny, mockAny).Return(f.Scan).Maybe()
+}
+
+// fakeDigest is the digest the fake registry gives a tag: stable, and different per tag.
+func fakeDigest(ref string) string {
+	sum := sha256.Sum256([]byte(ref))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// ResolveImage pins every tag to fakeDigest; failures are injected under "ResolveImage <ref>".
+func (f *fakeCluster) ResolveImage(_ context.Context, ref string) (activities.ResolvedImage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("ResolveImage", ref); err != nil {
+		return activities.ResolvedImage{}, err
+	}
+	repo, _, _ := strings.Cut(ref, ":")
+	return activities.ResolvedImage{Reference: ref, Repository: repo, Digest: fakeDigest(ref)}, nil
+}
+
+// Scan evaluates the input's policy over f.findings, as the real activity does over the scanners' merged
+// findings, including the Vulnerable error with the result in its details; failures are injected under
+// "Scan <image>".
+func (f *fakeCluster) Scan(ctx context.Context, in activities.ScanInput) (activities.ScanResult, error) {
+	if f.scanBlocks {
+		<-ctx.Done()
+		return activities.ScanResult{}, ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Scan", in.Target.Image); err != nil {
+		return activities.ScanResult{}, err
+	}
+	if err := in.Policy.Validate(time.Now()); err != nil {
+		return activities.ScanResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, nil)
+	}
+	res := activities.ScanResult{
+		Verdict:  in.Policy.Evaluate(f.findings, time.Now()),
+		Scanners: []string{scan.ScannerGrype, scan.ScannerTrivy},
+	}
+	if !res.Verdict.Passed {
+		return res, temporal.NewNonRetryableApplicationError(res.Verdict.Summary, activities.ErrVulnerable, nil, res)
+	}
+	return res, nil
 }
 
 // seedLive makes the cluster look like a previous release of version on color is live in production and staging.

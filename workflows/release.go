@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -27,15 +28,19 @@ type release struct {
 	image string
 	t     *tracker
 	saga  saga
+	// scan is set when the release runs the scan stage (scanStageChange); releases recorded before it do not.
+	scan bool
 	// committed is set once the old color starts scaling down: from then on an abort changes nothing.
 	committed bool
 	prevColor string
 	newColor  string
 }
 
-// ReleaseWorkflow deploys one version of an app: staging, staging smoke checks, then production blue-green
-// (new color, rollout, preview checks, traffic switch, verification, old color scaled down after a delay).
-// Any failure or an abort signal after a side effect undoes what was done, in reverse order, and the workflow
+// ReleaseWorkflow deploys one version of an app: the security gate (the image pinned to its digest and
+// scanned), staging, staging smoke checks, then production blue-green (new color, rollout, preview checks,
+// traffic switch, verification, old color scaled down after a delay). A gate that blocks fails the workflow
+// with ErrScanBlocked (or ErrScanFailed when the scan could not run) before anything is deployed. Any later
+// failure or an abort signal after a side effect undoes what was done, in reverse order, and the workflow
 // fails with type ErrRolledBack (or ErrCompensationFailed when undoing failed too).
 func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, error) {
 	r := &release{in: in, t: newTracker(releaseStages)}
@@ -54,11 +59,15 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	}
 	r.image, r.t.status.Image = image, image
 	r.t.end(ctx, StageValidate, StateSucceeded, "deploying "+image)
+	r.scan = workflow.GetVersion(ctx, scanStageChange, workflow.DefaultVersion, 1) >= 1
 
 	rctx, cancel := workflow.WithCancel(ctx)
 	r.listenForAbort(ctx, cancel)
 
 	if err := r.run(rctx); err != nil {
+		if se := (*stageError)(nil); errors.As(err, &se) && se.stage == StageScan && r.t.status.Abort == nil && !temporal.IsCanceledError(se.err) {
+			return ReleaseResult{}, r.blocked(se)
+		}
 		if !r.committed {
 			return ReleaseResult{}, r.undo(ctx, err)
 		}
@@ -69,8 +78,21 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	r.t.status.Phase = PhaseSucceeded
 	return ReleaseResult{
 		App: r.in.Spec.App.Name, Version: r.in.Version, Image: r.image,
-		ActiveColor: r.newColor, PreviousColor: r.prevColor, Stages: r.t.stagesCopy(),
+		ActiveColor: r.newColor, PreviousColor: r.prevColor, Stages: r.t.stagesCopy(), Scan: r.t.status.Scan,
 	}, nil
+}
+
+// blocked ends a release that the security gate stopped. Nothing was deployed, so there is nothing to undo.
+func (r *release) blocked(se *stageError) error {
+	r.t.markUnrun(StateSkipped)
+	r.t.status.Phase = PhaseBlocked
+	typ, why := ErrScanFailed, "the scan could not complete"
+	if activities.ErrorType(se.err) == activities.ErrVulnerable {
+		typ, why = ErrScanBlocked, "the security gate blocked it"
+	}
+	msg := fmt.Sprintf("release %s of %s: %s, nothing was deployed: %s", r.in.Version, r.in.Spec.App.Name, why, reasonOf(se.err))
+	r.t.status.Error = msg
+	return temporal.NewNonRetryableApplicationError(msg, typ, se.err)
 }
 
 // preparedRelease is the defaulted spec and the image to deploy.
@@ -86,7 +108,7 @@ type preparedRelease struct {
 func prepareRelease(_ context.Context, in ReleaseInput) (preparedRelease, error) {
 	spec.ApplyDefaults(&in.Spec)
 	var problems []error
-	if err := in.Spec.Validate(); err != nil {
+	if err := in.Spec.ValidateAt(time.Now()); err != nil { // a local activity: the clock is recorded, not replayed
 		problems = append(problems, err)
 	}
 	image := ""
@@ -146,10 +168,15 @@ func (r *release) listenForAbort(ctx workflow.Context, cancel workflow.CancelFun
 
 // run executes the stages in order; the first error stops it.
 func (r *release) run(ctx workflow.Context) error {
-	for _, st := range []struct {
+	type step struct {
 		name string
 		fn   func(workflow.Context) (string, error)
-	}{
+	}
+	var steps []step
+	if r.scan {
+		steps = append(steps, step{StageScan, r.scanImage})
+	}
+	for _, st := range append(steps, []step{
 		{StageStagingDeploy, r.stagingDeploy},
 		{StageStagingSmoke, r.stagingSmoke},
 		{StageProductionDeploy, r.productionDeploy},
@@ -157,7 +184,7 @@ func (r *release) run(ctx workflow.Context) error {
 		{StageTrafficSwitch, r.trafficSwitch},
 		{StageVerify, r.verify},
 		{StageScaleDownOld, r.scaleDownOld},
-	} {
+	}...) {
 		if err := r.stage(ctx, st.name, st.fn); err != nil {
 			return err
 		}

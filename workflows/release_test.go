@@ -104,7 +104,7 @@ func TestFirstReleaseGoesToBlueAndCreatesActiveService(t *testing.T) {
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.Equal(t, "blue", res.ActiveColor)
 	require.Equal(t, "", res.PreviousColor)
-	require.Equal(t, "localhost/slipway/demo-app:v1.0.0", res.Image)
+	require.Equal(t, "localhost/slipway/demo-app:v1.0.0@"+fakeDigest("localhost/slipway/demo-app:v1.0.0"), res.Image, "deployed by the digest that was scanned")
 
 	color, ok := h.fc.service(prodActive)
 	require.True(t, ok)

@@ -9,6 +9,7 @@ import (
 // Stage names of a release, in order. They are part of the status API (the starter and the docs name them).
 const (
 	StageValidate         = "validate"
+	StageScan             = "scan"
 	StageStagingDeploy    = "staging-deploy"
 	StageStagingSmoke     = "staging-smoke"
 	StageProductionDeploy = "production-deploy"
@@ -20,7 +21,7 @@ const (
 
 // releaseStages is the plan the status query shows before anything runs.
 var releaseStages = []string{
-	StageValidate, StageStagingDeploy, StageStagingSmoke, StageProductionDeploy,
+	StageValidate, StageScan, StageStagingDeploy, StageStagingSmoke, StageProductionDeploy,
 	StagePreviewChecks, StageTrafficSwitch, StageVerify, StageScaleDownOld,
 }
 

@@ -59,7 +59,7 @@ var ErrNotRunning = errors.New("no release or rollback is running for this app")
 func PrepareRelease(in *workflows.ReleaseInput) error {
 	spec.ApplyDefaults(&in.Spec)
 	var errs []error
-	if err := in.Spec.Validate(); err != nil {
+	if err := in.Spec.ValidateAt(time.Now()); err != nil {
 		errs = append(errs, err)
 	}
 	if err := spec.ValidateVersion(in.Version); err != nil {
