@@ -16,6 +16,7 @@ ETCD_VERSION=v3.6.16              # go.etcd.io/etcd/server/v3
 KWOK_VERSION=v0.8.0               # sigs.k8s.io/kwok
 TRIVY_VERSION=v0.74.0             # github.com/aquasecurity/trivy (needs GOEXPERIMENT=jsonv2 to build)
 GRYPE_VERSION=v0.121.2            # github.com/anchore/grype
+CRANE_VERSION=v0.22.1             # github.com/google/go-containerregistry (the version in go.mod)
 BIN=$CACHE/bin
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 mkdir -p "$BIN" "$CACHE/build"
@@ -104,7 +105,7 @@ build_kwok() {
 }
 
 # Trivy and Grype are pinned CLIs, built outside the project's go.mod: linking both into one program costs a
-# dependency conflict, jsonv2 process-wide and a 385 MB binary (see docs/ once the scan stage exists).
+# dependency conflict, jsonv2 process-wide and a 385 MB binary (docs/scanners.md).
 build_trivy() {
   local out=$BIN/trivy-$TRIVY_VERSION
   [[ -x $out/trivy ]] && return
@@ -132,6 +133,20 @@ build_grype() {
   unlock
 }
 
+# crane is go-containerregistry's CLI; `crane registry serve` is the loopback OCI registry of the demo, and
+# `crane ls`/`crane digest` show what a release pushed and pinned.
+build_crane() {
+  local out=$BIN/crane-$CRANE_VERSION
+  [[ -x $out/crane ]] && return
+  lock crane
+  if [[ ! -x $out/crane ]]; then
+    log "building crane $CRANE_VERSION (first run only, under a minute)"
+    mkdir -p "$out"
+    GOBIN=$out go install -trimpath -ldflags="-s -w" "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+  fi
+  unlock
+}
+
 path_of() {
   case $1 in
     temporal) echo "$BIN/temporal-$TEMPORAL_CLI_VERSION/temporal" ;;
@@ -141,7 +156,8 @@ path_of() {
     kwok-stages) echo "$BIN/kwok-$KWOK_VERSION/stages.yaml" ;;
     trivy) echo "$BIN/trivy-$TRIVY_VERSION/trivy" ;;
     grype) echo "$BIN/grype-$GRYPE_VERSION/grype" ;;
-    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages, trivy, grype)" >&2; return 2 ;;
+    crane) echo "$BIN/crane-$CRANE_VERSION/crane" ;;
+    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages, trivy, grype, crane)" >&2; return 2 ;;
   esac
 }
 
@@ -155,8 +171,9 @@ build() {
     trivy) build_trivy ;;
     grype) build_grype ;;
     scanners) build_trivy; build_grype ;;
-    all) build_temporal; build_etcd; build_k8s; build_kwok ;;
-    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, k8s, kwok, cluster, trivy, grype, scanners, all)" >&2; return 2 ;;
+    crane) build_crane ;;
+    all) build_temporal; build_etcd; build_k8s; build_kwok; build_trivy; build_grype; build_crane ;;
+    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, k8s, kwok, cluster, trivy, grype, scanners, crane, all)" >&2; return 2 ;;
   esac
 }
 
