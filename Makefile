@@ -9,7 +9,7 @@ BIN := bin
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./worker ./starter ./cmd/demoapp ./cmd/localpods
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./worker ./starter ./cmd/demoapp ./cmd/localpods ./cmd/mkimage
 
 tools:
 	scripts/tools.sh all
@@ -36,9 +36,10 @@ clean:
 	rm -rf $(BIN)
 
 ## record-histories: refresh the workflow histories the replay tests read (after a deliberate, versioned change).
+HISTORIES ?= workflows/testdata/histories/v2-scan
 record-histories:
-	mkdir -p workflows/testdata/histories
-	SLIPWAY_RECORD_HISTORIES=$(CURDIR)/workflows/testdata/histories scripts/test.sh integration
+	mkdir -p $(HISTORIES)
+	SLIPWAY_RECORD_HISTORIES=$(CURDIR)/$(HISTORIES) scripts/test.sh integration
 
 ## bench: scan wall time for one small image and one source tree (both real scanners), and a cached re-scan.
 bench:

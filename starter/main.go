@@ -308,10 +308,34 @@ func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.
 			was = fmt.Sprintf(" (was %s)", r.PreviousColor)
 		}
 		fmt.Fprintf(c.stdout, "released %s of %s: %s serves %s%s\n", r.Version, r.App, r.ActiveColor, r.Image, was)
+		printScan(c.stdout, r.Scan)
 	case *workflows.RollbackResult:
 		fmt.Fprintf(c.stdout, "rolled %s back from %s to %s (%s)\n", r.App, r.FromColor, r.ToColor, r.ToVersion)
 	}
 	return exitOK
+}
+
+// printScan shows the security gate's outcome: the verdict, the counts, the top findings and where the
+// reports are.
+func printScan(w io.Writer, sc *workflows.ScanSummary) {
+	if sc == nil {
+		return
+	}
+	fmt.Fprintf(w, "  scan of %s: %s\n", sc.Image, oneLine(sc.Summary))
+	t := sc.Counts.Total
+	fmt.Fprintf(w, "    found %d critical, %d high, %d medium, %d low, %d unknown; %d blocking, %d ignored; scanners: %s%s\n",
+		t.Critical, t.High, t.Medium, t.Low, t.Unknown, sc.Counts.Blocking.Sum(), sc.Counts.Ignored.Sum(),
+		strings.Join(sc.Scanners, ", "), map[bool]string{true: " (cached findings)"}[sc.Cached])
+	for _, f := range sc.Top {
+		fixed := f.FixedVersion
+		if fixed == "" {
+			fixed = "no fix"
+		}
+		fmt.Fprintf(w, "    %-9s %-20s %s %s (fixed: %s) [%s]\n", f.Severity, f.ID, f.Package, f.InstalledVersion, fixed, strings.Join(f.Scanners, ", "))
+	}
+	if sc.ReportsDir != "" {
+		fmt.Fprintf(w, "    reports on the worker: %s (report.json %s)\n", sc.ReportsDir, sc.ReportDigests.JSON)
+	}
 }
 
 // outcome is the workflow's own message (e.g. "release v1.2.0 of app rolled back: stage verify failed: ...")
@@ -350,6 +374,7 @@ func (c *command) status(ctx context.Context, args []string) int {
 	for _, stg := range st.Compensations {
 		fmt.Fprintln(c.stdout, strings.TrimRight(fmt.Sprintf("  %-26s %-11s %s", "undo "+stg.Name, stg.State, oneLine(stg.Message)), " "))
 	}
+	printScan(c.stdout, st.Scan)
 	if st.Error != "" {
 		fmt.Fprintf(c.stdout, "  error: %s\n", st.Error)
 	}

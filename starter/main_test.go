@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vektagraf/slipway/internal/scan"
 	"github.com/vektagraf/slipway/workflows"
 )
 
@@ -54,10 +55,12 @@ func TestBadInputExitsTwoBeforeConnecting(t *testing.T) {
 		})}, []string{"container.replicas: unknown field"}},
 		{"bad type with line", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, func(s string) string {
 			return strings.Replace(s, "  port: 8080", "  port: eighty", 1)
-		})}, []string{"slipway.yaml:22: container.port: want an integer"}},
+		})}, []string{"slipway.yaml:28: container.port: want an integer"}},
 		{"image with tag", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, func(s string) string {
-			return strings.Replace(s, "repository: localhost/slipway/demo-app", "repository: localhost/slipway/demo-app:latest", 1)
+			return strings.Replace(s, "/slipway/demo-app ", "/slipway/demo-app:latest ", 1)
 		})}, []string{"image.repository"}},
+		{"expired ignore", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, withExpiredIgnore)},
+			[]string{"scan.ignore[0]: CVE-2099-0001 expired on 2020-01-01; remove it or extend it with a new reason", "nothing was started"}},
 		{"abort without reason", []string{"abort", "--spec", writeSpec(t, same)}, []string{"--reason: required"}},
 		{"stray argument", []string{"status", "--spec", demoSpec, "extra"}, []string{`unexpected argument "extra"`}},
 	}
@@ -69,6 +72,24 @@ func TestBadInputExitsTwoBeforeConnecting(t *testing.T) {
 				require.Contains(t, stderr, w)
 			}
 		})
+	}
+}
+
+// withExpiredIgnore adds an ignore that expired in 2020 to the demo spec's scan section.
+func withExpiredIgnore(s string) string {
+	return strings.Replace(s, "scan:\n", "scan:\n  ignore:\n    - {id: CVE-2099-0001, reason: accepted in 2019, expires: 2020-01-01}\n", 1)
+}
+
+// TestExpiredIgnoreDoesNotBlockStatusAbortOrRollback: a lapsed exception stops new releases, not the commands
+// that look at or undo one; they get past validation and fail only at connecting (exit 4).
+func TestExpiredIgnoreDoesNotBlockStatusAbortOrRollback(t *testing.T) {
+	spec := writeSpec(t, withExpiredIgnore)
+	for _, args := range [][]string{
+		{"status", "--spec", spec}, {"abort", "--spec", spec, "--reason", "r"}, {"rollback", "--spec", spec},
+	} {
+		code, _, stderr := runStarter(t, args...)
+		require.Equal(t, exitError, code, "%v: %s", args, stderr)
+		require.Contains(t, stderr, "connect to Temporal", args)
 	}
 }
 
@@ -88,4 +109,35 @@ func TestInputPrintsAStartableReleaseInput(t *testing.T) {
 	require.Equal(t, "demo-app-active", in.Spec.BlueGreen.ActiveService, "defaults are filled in")
 	require.Contains(t, stdout, `"scaleDownDelay": "5s"`, "durations are strings")
 	require.Contains(t, stderr, "--workflow-id slipway.demo-app.demo-production")
+}
+
+func TestPrintScanShowsTheVerdictCountsAndTopFindings(t *testing.T) {
+	var out strings.Builder
+	printScan(&out, nil)
+	require.Empty(t, out.String(), "no scan yet, nothing printed")
+
+	printScan(&out, &workflows.ScanSummary{
+		Image:   "127.0.0.1:5001/slipway/demo-app@sha256:abc",
+		Summary: "blocked: 1 CRITICAL (CVE-2099-0001 in github.com/example/vuln 1.1.0, fixed in 1.2.0)",
+		Counts: scan.Counts{Total: scan.SeverityCounts{Critical: 1, Low: 1}, Blocking: scan.SeverityCounts{Critical: 1},
+			Ignored: scan.SeverityCounts{}},
+		Top: []scan.Finding{
+			{ID: "CVE-2099-0001", Package: "github.com/example/vuln", InstalledVersion: "1.1.0", FixedVersion: "1.2.0",
+				Severity: scan.SeverityCritical, Scanners: []string{"grype", "trivy"}},
+			{ID: "CVE-2099-0002", Package: "github.com/example/lowrisk", InstalledVersion: "1.0.0", Severity: scan.SeverityLow,
+				Scanners: []string{"trivy"}},
+		},
+		Scanners:   []string{"grype", "trivy"},
+		ReportsDir: "/var/lib/slipway/reports/demo-app/v1.3.0", ReportDigests: scan.ReportDigests{JSON: "sha256:def"},
+	})
+	got := out.String()
+	for _, want := range []string{
+		"scan of 127.0.0.1:5001/slipway/demo-app@sha256:abc: blocked: 1 CRITICAL",
+		"found 1 critical, 0 high, 0 medium, 1 low, 0 unknown; 1 blocking, 0 ignored; scanners: grype, trivy\n",
+		"CRITICAL  CVE-2099-0001        github.com/example/vuln 1.1.0 (fixed: 1.2.0) [grype, trivy]",
+		"github.com/example/lowrisk 1.0.0 (fixed: no fix) [trivy]",
+		"reports on the worker: /var/lib/slipway/reports/demo-app/v1.3.0 (report.json sha256:def)",
+	} {
+		require.Contains(t, got, want)
+	}
 }
