@@ -13,8 +13,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -131,4 +134,50 @@ func classifyRegistry(what string, err error) error {
 		return temporal.NewNonRetryableApplicationError(msg, ErrInvalidInput, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Media types of the scan reports artifact. The config's media type is the artifact's type, which is how a
+// registry's referrers API (and `crane`/`oras` listings) tell it apart from signatures or SBOMs.
+const (
+	ScanReportsArtifactType = "application/vnd.slipway.scan-reports.v1+json"
+	reportMediaType         = "application/vnd.slipway.scan-report.v1+json"
+	sarifMediaType          = "application/sarif+json"
+)
+
+// attachReports pushes the report files as one OCI artifact in the image's repository, with the image as its
+// subject, and returns it as repository@digest. The artifact's content is fixed by the files, so pushing the
+// same reports again is a no-op; the registry's referrers API lists it under the image's digest.
+func (r *Registry) attachReports(ctx context.Context, imageRef string, files reportFiles) (string, error) {
+	d, err := name.NewDigest(imageRef, name.StrictValidation)
+	if err != nil {
+		return "", invalidInput("scan: attachReports needs target.image by digest: %v", err)
+	}
+	subject, err := remote.Head(d, r.options(ctx)...)
+	if err != nil {
+		return "", classifyRegistry("attach reports to "+imageRef, err)
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, ScanReportsArtifactType)
+	for _, f := range files {
+		img, err = mutate.Append(img, mutate.Addendum{
+			Layer:       static.NewLayer(f.data, types.MediaType(f.mediaType)),
+			Annotations: map[string]string{"org.opencontainers.image.title": f.name},
+		})
+		if err != nil {
+			return "", fmt.Errorf("scan: build the reports artifact: %w", err)
+		}
+	}
+	artifact, ok := mutate.Subject(img, v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}).(v1.Image)
+	if !ok {
+		return "", fmt.Errorf("scan: build the reports artifact: not an image")
+	}
+	digest, err := artifact.Digest()
+	if err != nil {
+		return "", fmt.Errorf("scan: build the reports artifact: %w", err)
+	}
+	ref := d.Context().Digest(digest.String())
+	if err := remote.Write(ref, artifact, r.options(ctx)...); err != nil {
+		return "", classifyRegistry("push the scan reports to "+d.Context().Name(), err)
+	}
+	return ref.Name(), nil
 }

@@ -166,3 +166,42 @@ func TestScanOfAMissingImage(t *testing.T) {
 	require.True(t, appErr.NonRetryable())
 	require.Zero(t, invocations(t, f.trivyLog)+invocations(t, f.grypeLog))
 }
+
+// TestScanAttachesReportsToTheImage: with AttachReports, the reports are an OCI artifact whose subject is the
+// scanned image, found through the registry's referrers API, holding the same bytes the digests name.
+func TestScanAttachesReportsToTheImage(t *testing.T) {
+	tr := newTestRegistry(t)
+	d := tr.push(t, "team/app:v1.0.0")
+	f := newFake(t, "trivy-vulnerable.json", 0, "grype-vulnerable.json", 0)
+	pinned := tr.host + "/team/app@" + d.String()
+	res, err := f.s.Scan(context.Background(), ScanInput{Target: ScanTarget{Image: pinned}, AttachReports: true})
+	require.Equal(t, ErrVulnerable, ErrorType(err), "%v", err)
+	require.True(t, strings.HasPrefix(res.ReportArtifact, tr.host+"/team/app@sha256:"), res.ReportArtifact)
+	require.Empty(t, res.ReportsDir, "no reports directory on this worker")
+
+	subject, err := name.NewDigest(pinned)
+	require.NoError(t, err)
+	idx, err := remote.Referrers(subject)
+	require.NoError(t, err)
+	im, err := idx.IndexManifest()
+	require.NoError(t, err)
+	require.Len(t, im.Manifests, 1)
+	require.Equal(t, ScanReportsArtifactType, im.Manifests[0].ArtifactType)
+	require.Equal(t, res.ReportArtifact, tr.host+"/team/app@"+im.Manifests[0].Digest.String())
+
+	ref, err := name.NewDigest(res.ReportArtifact)
+	require.NoError(t, err)
+	img, err := remote.Image(ref)
+	require.NoError(t, err)
+	m, err := img.Manifest()
+	require.NoError(t, err)
+	titles := map[string]string{}
+	for _, l := range m.Layers {
+		titles[l.Annotations["org.opencontainers.image.title"]] = l.Digest.String()
+	}
+	require.Equal(t, map[string]string{
+		"report.json": res.ReportDigests.JSON, "report.sarif": res.ReportDigests.SARIF,
+		"trivy.json": res.ReportDigests.Raw["trivy"], "grype.json": res.ReportDigests.Raw["grype"],
+	}, titles)
+	require.Equal(t, d, m.Subject.Digest)
+}

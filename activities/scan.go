@@ -91,6 +91,10 @@ type ScanInput struct {
 	// ReportsDir, when set, receives report.json and report.sarif (created if missing); their digests are in
 	// the result.
 	ReportsDir string `json:"reportsDir,omitempty"`
+	// AttachReports pushes the reports as an OCI artifact whose subject is the scanned image (Target.Image
+	// only), so they travel with the image: `crane manifest` / the registry's referrers API find them by the
+	// image's digest. Its reference is ScanResult.ReportArtifact.
+	AttachReports bool `json:"attachReports,omitempty"`
 	// ReportName, when set and the worker has a reports directory (Scanners.ReportsDir), puts the reports in
 	// its subdirectory of that name ("demo-app/v1.2.0"), so a workflow names its reports without knowing the
 	// worker's disk. Segments are letters, digits, '.', '_' and '-'.
@@ -112,6 +116,8 @@ type ScanResult struct {
 	ReportDigests scan.ReportDigests `json:"reportDigests,omitzero"`
 	// ReportsDir is the directory on the worker that holds the reports, when they were written.
 	ReportsDir string `json:"reportsDir,omitempty"`
+	// ReportArtifact is the reports' OCI artifact (repository@sha256:...), with AttachReports.
+	ReportArtifact string `json:"reportArtifact,omitempty"`
 	// Cached says the findings came from the result cache and no scanner ran; the policy was still evaluated.
 	Cached bool `json:"cached,omitempty"`
 	// Notes records what went right but unexpectedly, e.g. a scanner that exited non-zero with a valid report.
@@ -164,11 +170,24 @@ func (s *Scanners) Scan(ctx context.Context, in ScanInput) (ScanResult, error) {
 	}
 
 	res.Verdict = in.Policy.Evaluate(findings, now)
-	if dir := s.reportsDir(in); dir != "" {
-		if res.ReportDigests, err = s.writeReports(dir, in, target, now, findings, raw, res); err != nil {
+	dir := s.reportsDir(in)
+	if dir != "" || in.AttachReports {
+		files, err := s.reportFiles(in, target, now, findings, raw, res)
+		if err != nil {
 			return ScanResult{}, err
 		}
-		res.ReportsDir = dir
+		res.ReportDigests = files.digests()
+		if dir != "" {
+			if err := files.write(dir); err != nil {
+				return ScanResult{}, err
+			}
+			res.ReportsDir = dir
+		}
+		if in.AttachReports {
+			if res.ReportArtifact, err = s.registry().attachReports(ctx, target.pull, files); err != nil {
+				return ScanResult{}, err
+			}
+		}
 	}
 	if !res.Verdict.Passed {
 		return res, temporal.NewNonRetryableApplicationError(res.Verdict.Summary, ErrVulnerable, nil, res)
@@ -300,10 +319,7 @@ func (s *Scanners) reportsDir(in ScanInput) string {
 // pull fetches t.pull into a temporary OCI layout, heartbeating while it downloads, and points t at it. The
 // returned function removes the layout.
 func (s *Scanners) pull(ctx context.Context, t *scanTarget) (func(), error) {
-	reg := s.Registry
-	if reg == nil {
-		reg = &Registry{}
-	}
+	reg := s.registry()
 	dir, err := os.MkdirTemp("", "slipway-scan-")
 	if err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
@@ -721,43 +737,84 @@ func (s *Scanners) readCachedRaw(key string, scanners []string) map[string][]byt
 	return raw
 }
 
-// writeReports writes report.json, report.sarif and each scanner's own output (trivy.json, grype.json) into
-// dir.
-func (s *Scanners) writeReports(dir string, in ScanInput, t scanTarget, now time.Time, findings []scan.Finding, raw map[string][]byte, res ScanResult) (scan.ReportDigests, error) {
+// reportFiles builds the report files: report.json, report.sarif and each scanner's own output (trivy.json,
+// grype.json), in that order.
+func (s *Scanners) reportFiles(in ScanInput, t scanTarget, now time.Time, findings []scan.Finding, raw map[string][]byte, res ScanResult) (reportFiles, error) {
 	versions := map[string]string{}
 	for name, info := range res.Databases {
 		versions[name] = info.Version
 	}
 	sarif, err := scan.SARIF(findings, scan.ToolInfo{Version: slipwayVersion(), Scanners: versions, Target: t.name})
 	if err != nil {
-		return scan.ReportDigests{}, fmt.Errorf("scan: %w", err)
+		return nil, fmt.Errorf("scan: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return scan.ReportDigests{}, fmt.Errorf("scan: reports: %w", err)
-	}
-	report := scan.Report{
+	report, err := scan.EncodeReport(scan.Report{
 		SchemaVersion: scan.ReportSchemaVersion, Target: t.name, Digest: in.Digest, Scanners: res.Databases,
 		Time: now, Policy: in.Policy, Findings: findings, Verdict: res.Verdict,
-	}
-	digests, err := scan.WriteReports(dir, report, sarif)
+	})
 	if err != nil {
-		return scan.ReportDigests{}, err
+		return nil, err
+	}
+	files := reportFiles{
+		{name: scan.ReportJSONFile, mediaType: reportMediaType, data: report},
+		{name: scan.ReportSARIFFile, mediaType: sarifMediaType, data: sarif},
 	}
 	for _, name := range res.Scanners {
-		data, ok := raw[name]
-		if !ok {
-			continue
+		if data, ok := raw[name]; ok {
+			files = append(files, reportFile{name: scan.RawFile(name), scanner: name, mediaType: "application/json", data: data})
 		}
-		d, err := scan.WriteRaw(dir, name, data)
-		if err != nil {
-			return scan.ReportDigests{}, err
-		}
-		if digests.Raw == nil {
-			digests.Raw = map[string]string{}
-		}
-		digests.Raw[name] = d
 	}
-	return digests, nil
+	return files, nil
+}
+
+// reportFile is one file of a scan's reports.
+type reportFile struct {
+	name, mediaType string
+	// scanner is set for a scanner's raw output.
+	scanner string
+	data    []byte
+}
+
+type reportFiles []reportFile
+
+func (fs reportFiles) digests() scan.ReportDigests {
+	var d scan.ReportDigests
+	for _, f := range fs {
+		sum := sha256.Sum256(f.data)
+		digest := "sha256:" + hex.EncodeToString(sum[:])
+		switch {
+		case f.name == scan.ReportJSONFile:
+			d.JSON = digest
+		case f.name == scan.ReportSARIFFile:
+			d.SARIF = digest
+		case f.scanner != "":
+			if d.Raw == nil {
+				d.Raw = map[string]string{}
+			}
+			d.Raw[f.scanner] = digest
+		}
+	}
+	return d
+}
+
+// write puts the files into dir, each atomically.
+func (fs reportFiles) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("scan: reports: %w", err)
+	}
+	for _, f := range fs {
+		if err := scan.WriteFile(dir, f.name, f.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Scanners) registry() *Registry {
+	if s.Registry == nil {
+		return &Registry{}
+	}
+	return s.Registry
 }
 
 // slipwayVersion is the worker's module version as Go recorded it at build time ("(devel)" for a local build),

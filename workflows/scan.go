@@ -43,6 +43,7 @@ func (r *release) scanImage(ctx workflow.Context) (string, error) {
 		Digest:             img.Digest,
 		Policy:             s.ScanPolicy(),
 		AllowSingleScanner: s.AllowSingleScanner,
+		AttachReports:      s.AttachReports,
 		ReportName:         r.in.Spec.App.Name + "/" + r.in.Version,
 	}
 	var res activities.ScanResult
@@ -80,7 +81,7 @@ func summarize(img activities.ResolvedImage, res activities.ScanResult) *ScanSum
 	return &ScanSummary{
 		Image: img.Pinned(), Digest: img.Digest, Passed: res.Verdict.Passed, Summary: res.Verdict.Summary,
 		Counts: res.Verdict.Counts, Top: res.Verdict.Top, Scanners: res.Scanners, ScannerErrors: res.ScannerErrors,
-		Cached: res.Cached, ReportsDir: res.ReportsDir, ReportDigests: res.ReportDigests,
+		Cached: res.Cached, ReportsDir: res.ReportsDir, ReportDigests: res.ReportDigests, ReportArtifact: res.ReportArtifact,
 	}
 }
 
@@ -103,4 +104,6 @@ type ScanSummary struct {
 	// ReportsDir is where the worker wrote report.json and report.sarif, whose digests are ReportDigests.
 	ReportsDir    string             `json:"reportsDir,omitempty"`
 	ReportDigests scan.ReportDigests `json:"reportDigests,omitzero"`
+	// ReportArtifact is the reports' OCI artifact next to the image (spec scan.attachReports).
+	ReportArtifact string `json:"reportArtifact,omitempty"`
 }

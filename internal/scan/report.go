@@ -63,6 +63,15 @@ type ReportDigests struct {
 // RawFile is the name WriteRaw gives a scanner's output in a reports directory ("trivy.json").
 func RawFile(scanner string) string { return scanner + ".json" }
 
+// WriteFile writes data as dir/name atomically (a reader sees the old file or the new one, never half of it).
+func WriteFile(dir, name string, data []byte) error {
+	if name == "" || strings.ContainsAny(name, `/\\`) || name == "." || name == ".." {
+		return fmt.Errorf("scan: write %q: not a file name", name)
+	}
+	_, err := writeAtomic(filepath.Join(dir, name), data)
+	return err
+}
+
 // WriteRaw writes one scanner's unparsed JSON output as dir/RawFile(scanner), atomically, and returns its
 // digest.
 func WriteRaw(dir, scanner string, data []byte) (string, error) {
@@ -79,15 +88,9 @@ func WriteReports(dir string, r Report, sarif []byte) (ReportDigests, error) {
 	if len(sarif) == 0 {
 		return ReportDigests{}, errors.New("scan: write reports: the SARIF log is empty")
 	}
-	if r.SchemaVersion == 0 {
-		r.SchemaVersion = ReportSchemaVersion
-	}
-	if r.Findings == nil {
-		r.Findings = []Finding{}
-	}
-	data, err := marshalIndent(r)
+	data, err := EncodeReport(r)
 	if err != nil {
-		return ReportDigests{}, fmt.Errorf("scan: encode report: %w", err)
+		return ReportDigests{}, err
 	}
 	var d ReportDigests
 	if d.JSON, err = writeAtomic(filepath.Join(dir, ReportJSONFile), data); err != nil {
@@ -97,6 +100,22 @@ func WriteReports(dir string, r Report, sarif []byte) (ReportDigests, error) {
 		return ReportDigests{}, err
 	}
 	return d, nil
+}
+
+// EncodeReport is the report as WriteReports writes it (indented JSON, schema version and an empty findings
+// list filled in), for a caller that stores it elsewhere too (an OCI artifact).
+func EncodeReport(r Report) ([]byte, error) {
+	if r.SchemaVersion == 0 {
+		r.SchemaVersion = ReportSchemaVersion
+	}
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	data, err := marshalIndent(r)
+	if err != nil {
+		return nil, fmt.Errorf("scan: encode report: %w", err)
+	}
+	return data, nil
 }
 
 // writeAtomic writes data to path by way of a temporary file in the same directory (so the rename cannot

@@ -89,9 +89,9 @@ func TestParseScanErrors(t *testing.T) {
 			`deploy/slipway.yaml:21: scan.ignore[0].reason: required; say why the risk is accepted` + "\n" +
 				`deploy/slipway.yaml:23: scan.ignore[0].reasn: unknown field, did you mean "reason"? known fields: id, package, reason, expires`},
 		{"unknown field in scan", edit("onlyFixed", "  onlyFixd: true"),
-			`deploy/slipway.yaml:19: scan.onlyFixd: unknown field, did you mean "onlyFixed"? known fields: failOn, onlyFixed, ignore, allowSingleScanner, timeout`},
+			`deploy/slipway.yaml:19: scan.onlyFixd: unknown field, did you mean "onlyFixed"? known fields: failOn, onlyFixed, ignore, allowSingleScanner, timeout, attachReports`},
 		{"field name in the wrong case", edit("failOn", "  failon: [CRITICAL]"),
-			`deploy/slipway.yaml:18: scan.failon: unknown field, did you mean "failOn"? known fields: failOn, onlyFixed, ignore, allowSingleScanner, timeout`},
+			`deploy/slipway.yaml:18: scan.failon: unknown field, did you mean "failOn"? known fields: failOn, onlyFixed, ignore, allowSingleScanner, timeout, attachReports`},
 		{"bad severity", edit("failOn", "  failOn: [CRITICAL, hgh]"),
 			`deploy/slipway.yaml:18: scan.failOn[1]: "hgh" is not a severity; ` + severities},
 		{"bad severity and a gap", edit("failOn", "  failOn: [HIGH, hgh]"),
@@ -134,7 +134,7 @@ func TestParseScanErrors(t *testing.T) {
 		{"timeout bare number", edit("timeout", "  timeout: 600"),
 			`deploy/slipway.yaml:29: scan.timeout: want a duration string like "30s" or "10m", got "600"`},
 		{"scan not a mapping", base + "scan: strict\n",
-			`deploy/slipway.yaml:17: scan: want a mapping with the fields failOn, onlyFixed, ignore, allowSingleScanner, timeout; got "strict"`},
+			`deploy/slipway.yaml:17: scan: want a mapping with the fields failOn, onlyFixed, ignore, allowSingleScanner, timeout, attachReports; got "strict"`},
 		{"duplicate field", edit("timeout", "  timeout: 15m\n  failOn: [CRITICAL]"),
 			`deploy/slipway.yaml:30: scan.failOn: duplicate field; already set on line 18`},
 	}

@@ -72,6 +72,10 @@ type Scan struct {
 	AllowSingleScanner bool `json:"allowSingleScanner,omitempty" yaml:"allowSingleScanner,omitempty"`
 	// Timeout bounds one scan attempt: both scanners, the image pull included; default 10m, 30s to 1h.
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	// AttachReports also pushes the reports (report.json, report.sarif and each scanner's output) to the
+	// image's repository as an OCI artifact whose subject is the scanned image, so the evidence travels with
+	// the image and outlives the worker's disk. It needs push rights on the repository.
+	AttachReports bool `json:"attachReports,omitempty" yaml:"attachReports,omitempty"`
 }
 
 // ScanPolicy returns the policy to hand to the scanner (activities.ScanInput.Policy), as a copy: changing it
