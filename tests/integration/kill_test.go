@@ -27,7 +27,7 @@ func startWorker(t *testing.T, queue string) *exec.Cmd {
 	logf, err := os.Create(filepath.Join(t.TempDir(), "worker.log"))
 	require.NoError(t, err)
 	cmd := exec.Command(filepath.Join(h.bin, "worker"), "--kubeconfig", h.kubeconfig, "--task-queue", queue)
-	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+h.hostPort, "SLIPWAY_PROBE_PROXY_URL="+h.proxyURL)
+	cmd.Env = append(append(os.Environ(), "TEMPORAL_ADDRESS="+h.hostPort, "SLIPWAY_PROBE_PROXY_URL="+h.proxyURL), h.scanEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
@@ -101,6 +101,7 @@ func TestWorkerKilledDuringRolloutWaitFinishesWithoutRepeatingAStage(t *testing.
 
 	first := startWorker(t, queue)
 	ctx := deadline(t, 3*time.Minute)
+	pushDemo(t, "v1.0.0")
 	run, err := rc.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.0.0"})
 	require.NoError(t, err)
 	waitForRunningActivity(t, run, "WaitRollout")

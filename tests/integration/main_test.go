@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -18,9 +20,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
@@ -33,13 +38,18 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/localpods"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/workflows"
 )
 
-// demoImage is the repository localpods runs the demo app for.
-const demoImage = "localhost/slipway/demo-app"
+// demoRepoInSpec is the repository examples/demo/slipway.yaml names (the demo's registry); tests put their
+// own registry's address in its place.
+const demoRepoInSpec = "127.0.0.1:5001/slipway/demo-app"
+
+// demoImage is the repository localpods runs the demo app for, in the test's registry; set by setup.
+var demoImage string
 
 // inProcessQueue is the task queue of the worker TestMain runs in this process; tests that need a worker
 // process of their own (to kill it) use other queues.
@@ -56,6 +66,13 @@ var h struct {
 	cs         kubernetes.Interface
 	proxyURL   string // localpods' service-proxy server
 	releases   *releases.Client
+	registry   string // host:port of the OCI registry on loopback
+	scanEnv    []string
+	scanners   *activities.Scanners
+	reportsDir string // the in-process worker's scan reports
+
+	pushMu sync.Mutex
+	pushed map[string]string // version -> digest of the demo app images pushed so far
 }
 
 func TestMain(m *testing.M) {
@@ -84,13 +101,48 @@ func setup(m *testing.M) (int, error) {
 	defer os.RemoveAll(work)
 
 	h.bin = filepath.Join(work, "bin")
-	if out, err := run(repo, nil, "go", "build", "-o", h.bin+"/", "./worker", "./starter", "./cmd/demoapp"); err != nil {
+	// Static, like the demo's: the demo app's binary also goes into an image, which has no libc.
+	if out, err := run(repo, []string{"CGO_ENABLED=0"}, "go", "build", "-o", h.bin+"/", "./worker", "./starter", "./cmd/demoapp"); err != nil {
 		return 1, fmt.Errorf("build binaries: %v %s", err, out)
 	}
 	temporalBin, err := run(repo, nil, "scripts/tools.sh", "path", "temporal")
 	if err != nil {
 		return 1, err
 	}
+
+	// A real OCI registry on loopback (go-containerregistry's), holding the images releases scan and deploy.
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	h.registry = strings.TrimPrefix(reg.URL, "http://")
+	demoImage = h.registry + "/slipway/demo-app"
+	h.pushed = map[string]string{}
+
+	// The scanners: the pinned CLIs and the fixture databases, as a worker is configured (worker --help).
+	scanners := &activities.Scanners{Registry: &activities.Registry{}, Timeout: 2 * time.Minute,
+		CacheDir: filepath.Join(work, "scan-cache"), ReportsDir: filepath.Join(work, "scan-reports")}
+	h.reportsDir, h.scanners = scanners.ReportsDir, scanners
+	for name, dst := range map[string]*string{"trivy": &scanners.TrivyPath, "grype": &scanners.GrypePath} {
+		out, err := run(repo, nil, "scripts/tools.sh", "path", name)
+		if err != nil {
+			return 1, err
+		}
+		*dst = lastLine(out)
+	}
+	out, err := run(repo, nil, "scripts/scandb.sh")
+	if err != nil {
+		return 1, err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		switch k, v, _ := strings.Cut(line, "="); k {
+		case "TRIVY_CACHE_DIR":
+			scanners.TrivyCacheDir = v
+		case "GRYPE_DB_CACHE_DIR":
+			scanners.GrypeDBDir = v
+		}
+	}
+	h.scanEnv = []string{"SLIPWAY_TRIVY=" + scanners.TrivyPath, "SLIPWAY_GRYPE=" + scanners.GrypePath,
+		"TRIVY_CACHE_DIR=" + scanners.TrivyCacheDir, "GRYPE_DB_CACHE_DIR=" + scanners.GrypeDBDir,
+		"SLIPWAY_SCAN_CACHE_DIR=" + scanners.CacheDir, "SLIPWAY_SCAN_REPORTS_DIR=" + scanners.ReportsDir}
 
 	// Temporal dev server: the real CLI binary, SQLite with WAL, on a free port.
 	port, err := freePort()
@@ -122,7 +174,7 @@ func setup(m *testing.M) (int, error) {
 	if _, err := run(repo, append(clusterEnv, "SLIPWAY_K8S_FAST_DOWN=1"), "scripts/cluster-down.sh"); err != nil {
 		return 1, fmt.Errorf("stop a stale integration cluster: %w", err)
 	}
-	out, err := run(repo, clusterEnv, "scripts/cluster-up.sh")
+	out, err = run(repo, clusterEnv, "scripts/cluster-up.sh")
 	if err != nil {
 		return 1, err
 	}
@@ -164,7 +216,8 @@ func setup(m *testing.M) (int, error) {
 	}
 	w := worker.New(h.temporal, inProcessQueue, worker.Options{DisableRegistrationAliasing: true})
 	workflows.Register(w)
-	activities.Register(w, &activities.Kubernetes{Client: h.cs}, prober)
+	activities.Register(w, activities.Set{Kubernetes: &activities.Kubernetes{Client: h.cs}, Prober: prober,
+		Registry: scanners.Registry, Scanners: scanners})
 	if err := w.Start(); err != nil {
 		return 1, fmt.Errorf("start worker: %w", err)
 	}
@@ -172,6 +225,28 @@ func setup(m *testing.M) (int, error) {
 
 	h.releases = &releases.Client{Temporal: h.temporal, Namespace: "default", WebUI: "http://127.0.0.1:8233", TaskQueue: inProcessQueue}
 	return m.Run(), nil
+}
+
+// pushDemo pushes the demo app's image for version (built from the demoapp binary with internal/imagebuild,
+// as `make demo` does with cmd/mkimage) to the test registry, once per version, and returns its digest.
+func pushDemo(t *testing.T, version string) string {
+	t.Helper()
+	h.pushMu.Lock()
+	defer h.pushMu.Unlock()
+	if d, ok := h.pushed[version]; ok {
+		return d
+	}
+	img, err := imagebuild.FromBinary(filepath.Join(h.bin, "demoapp"), imagebuild.Options{Version: version})
+	require.NoError(t, err)
+	d, err := imagebuild.Push(deadline(t, time.Minute), img, demoImage+":"+version)
+	require.NoError(t, err)
+	h.pushed[version] = d
+	return d
+}
+
+// pinned is how a release deploys the demo image of version: repo:tag@digest.
+func pinned(t *testing.T, version string) string {
+	return demoImage + ":" + version + "@" + pushDemo(t, version)
 }
 
 // run executes a command in dir and returns its stdout; on failure the error carries stderr too.

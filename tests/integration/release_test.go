@@ -33,6 +33,7 @@ func appSpec(t *testing.T, prefix string) spec.Spec {
 	require.NoError(t, err)
 	s.Environments.Staging.Namespace = prefix + "-staging"
 	s.Environments.Production.Namespace = prefix + "-production"
+	s.Image.Repository = demoImage
 	s.BlueGreen.ScaleDownDelay = spec.Duration(2 * time.Second)
 	s.Smoke.Interval = spec.Duration(500 * time.Millisecond)
 	for _, ns := range []string{s.Environments.Staging.Namespace, s.Environments.Production.Namespace} {
@@ -49,6 +50,9 @@ func appSpec(t *testing.T, prefix string) spec.Spec {
 func release(t *testing.T, rc *releases.Client, s spec.Spec, version string) (workflows.ReleaseResult, releases.Run, error) {
 	t.Helper()
 	ctx := deadline(t, 3*time.Minute)
+	if s.Image.Repository == demoImage {
+		pushDemo(t, version)
+	}
 	run, err := rc.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: version, Trigger: workflows.Trigger{Actor: t.Name(), Source: "test"}})
 	require.NoError(t, err)
 	var res workflows.ReleaseResult
@@ -107,7 +111,7 @@ func TestGoodReleasesSwitchColorsAndScaleDownTheOldOne(t *testing.T) {
 	recordHistory(t, run, "release-first")
 	require.Equal(t, "blue", res.ActiveColor)
 	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))
-	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
+	require.Equal(t, deploymentView{Image: pinned(t, "v1.0.0"), Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
 	code, body := viaService(t, prod, "demo-app-active", "/version")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "v1.0.0")
@@ -118,15 +122,15 @@ func TestGoodReleasesSwitchColorsAndScaleDownTheOldOne(t *testing.T) {
 	require.Equal(t, "green", res.ActiveColor)
 	require.Equal(t, "blue", res.PreviousColor)
 	require.Equal(t, "green", selectorColor(t, prod, "demo-app-active"))
-	require.Equal(t, deploymentView{Image: demoImage + ":v1.1.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-green"))
+	require.Equal(t, deploymentView{Image: pinned(t, "v1.1.0"), Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-green"))
 	blue := deploymentOf(t, prod, "demo-app-blue")
 	require.Equal(t, int32(0), blue.Replicas, "old color scaled to zero after the delay")
-	require.Equal(t, demoImage+":v1.0.0", blue.Image, "old color keeps its image for a rollback")
+	require.Equal(t, pinned(t, "v1.0.0"), blue.Image, "old color keeps its image for a rollback")
 	code, body = viaService(t, prod, "demo-app-active", "/version")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "v1.1.0")
 	staging := deploymentOf(t, s.Environments.Staging.Namespace, "demo-app")
-	require.Equal(t, demoImage+":v1.1.0", staging.Image)
+	require.Equal(t, pinned(t, "v1.1.0"), staging.Image)
 	for _, st := range res.Stages {
 		require.Equal(t, workflows.StateSucceeded, st.State, "%s: %s", st.Name, st.Message)
 	}
@@ -149,11 +153,11 @@ func TestReleaseFailingPreviewChecksRollsBack(t *testing.T) {
 	require.Contains(t, err.Error(), "traffic stays on green")
 
 	require.Equal(t, "green", selectorColor(t, prod, "demo-app-active"), "traffic still on the old color")
-	require.Equal(t, deploymentView{Image: demoImage + ":v1.1.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-green"))
+	require.Equal(t, deploymentView{Image: pinned(t, "v1.1.0"), Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-green"))
 	// The new color is at zero and holds what it held before the release (server-side apply snapshot), so a
 	// rollback would bring back v1.0.0, not the broken build.
-	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 0, ReadyReplicas: 0}, deploymentOf(t, prod, "demo-app-blue"))
-	require.Equal(t, demoImage+":v1.1.0", deploymentOf(t, s.Environments.Staging.Namespace, "demo-app").Image, "staging restored")
+	require.Equal(t, deploymentView{Image: pinned(t, "v1.0.0"), Replicas: 0, ReadyReplicas: 0}, deploymentOf(t, prod, "demo-app-blue"))
+	require.Equal(t, pinned(t, "v1.1.0"), deploymentOf(t, s.Environments.Staging.Namespace, "demo-app").Image, "staging restored")
 	code, body := viaService(t, prod, "demo-app-active", "/version")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "v1.1.0")
@@ -187,7 +191,7 @@ func TestRollbackWorkflowReturnsToThePreviousColor(t *testing.T) {
 	require.Equal(t, "blue", res.ActiveColor)
 	require.Equal(t, "v1.0.0", res.ToVersion)
 	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))
-	require.Equal(t, deploymentView{Image: demoImage + ":v1.0.0", Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
+	require.Equal(t, deploymentView{Image: pinned(t, "v1.0.0"), Replicas: 2, ReadyReplicas: 2}, deploymentOf(t, prod, "demo-app-blue"))
 	require.Equal(t, int32(0), deploymentOf(t, prod, "demo-app-green").Replicas)
 	_, body := viaService(t, prod, "demo-app-active", "/version")
 	require.True(t, strings.Contains(body, "v1.0.0"), body)

@@ -52,7 +52,7 @@ func requireNoWorkflow(t *testing.T, app, ns string) {
 func TestStarterRefusesBadInputBeforeStartingAnything(t *testing.T) {
 	demo, err := os.ReadFile(filepath.Join(h.repo, "examples/demo/slipway.yaml"))
 	require.NoError(t, err)
-	base := strings.ReplaceAll(string(demo), "demo-production", "badinput-production")
+	base := strings.ReplaceAll(strings.ReplaceAll(string(demo), "demo-production", "badinput-production"), demoRepoInSpec, demoImage)
 	write := func(content string) string {
 		p := filepath.Join(t.TempDir(), "slipway.yaml")
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
@@ -68,7 +68,7 @@ func TestStarterRefusesBadInputBeforeStartingAnything(t *testing.T) {
 			[]string{"app.name"}},
 		{"injection in version", base, `1.2.3"}}]}}`, []string{"--version"}},
 		{"shell in version", base, "$(id)", []string{"--version"}},
-		{"image ref with spaces", strings.Replace(base, "repository: localhost/slipway/demo-app", "repository: localhost/slipway/demo app", 1), "v1.0.0",
+		{"image ref with spaces", strings.Replace(base, "/slipway/demo-app", "/slipway/demo app", 1), "v1.0.0",
 			[]string{"image.repository"}},
 	}
 	for _, tc := range cases {
@@ -94,6 +94,7 @@ func TestSecondStartAttachesOrIsRefusedAndAbortRollsBack(t *testing.T) {
 	// v1.1.0 parks in its scale-down delay (traffic already on green), so it is running for what follows.
 	s.BlueGreen.ScaleDownDelay = spec.Duration(10 * time.Minute)
 	ctx := deadline(t, 3*time.Minute)
+	pushDemo(t, "v1.1.0")
 	run, err := h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.1.0"})
 	require.NoError(t, err)
 	waitForStage(t, run, workflows.StageScaleDownOld)
@@ -116,7 +117,7 @@ func TestSecondStartAttachesOrIsRefusedAndAbortRollsBack(t *testing.T) {
 	specFile := filepath.Join(t.TempDir(), "slipway.yaml")
 	demo, err := os.ReadFile(filepath.Join(h.repo, "examples/demo/slipway.yaml"))
 	require.NoError(t, err)
-	text := strings.ReplaceAll(strings.ReplaceAll(string(demo), "demo-production", prod), "demo-staging", s.Environments.Staging.Namespace)
+	text := strings.NewReplacer("demo-production", prod, "demo-staging", s.Environments.Staging.Namespace, demoRepoInSpec, demoImage).Replace(string(demo))
 	require.NoError(t, os.WriteFile(specFile, []byte(text), 0o644))
 	code, stdout, stderr := starter(t, "release", "--spec", specFile, "--version", "v1.1.0")
 	require.Equal(t, 0, code, stderr)
