@@ -12,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/scan"
 	"github.com/vektagraf/slipway/tests/testimage"
@@ -143,6 +146,7 @@ func TestIgnoredVulnerabilitiesLetTheReleaseThroughAndExpiredOnesAreRefused(t *t
 
 func TestCleanImagePassesTheScanAndKeepsTheScannersOutput(t *testing.T) {
 	s := appSpec(t, "scanclean")
+	s.Scan.AttachReports = true
 	res, _, err := release(t, h.releases, s, "v2.0.0")
 	require.NoError(t, err)
 	require.NotNil(t, res.Scan)
@@ -155,4 +159,24 @@ func TestCleanImagePassesTheScanAndKeepsTheScannersOutput(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, json.Valid(raw), name)
 	}
+
+	// scan.attachReports: the same reports sit next to the image as an OCI artifact referring to it.
+	subject, err := name.NewDigest(demoImage + "@" + res.Scan.Digest)
+	require.NoError(t, err)
+	idx, err := remote.Referrers(subject)
+	require.NoError(t, err)
+	im, err := idx.IndexManifest()
+	require.NoError(t, err)
+	require.Len(t, im.Manifests, 1)
+	require.Equal(t, activities.ScanReportsArtifactType, im.Manifests[0].ArtifactType)
+	require.Equal(t, demoImage+"@"+im.Manifests[0].Digest.String(), res.Scan.ReportArtifact)
+	artifact, err := remote.Image(subject.Context().Digest(im.Manifests[0].Digest.String()))
+	require.NoError(t, err)
+	m, err := artifact.Manifest()
+	require.NoError(t, err)
+	var layers []string
+	for _, l := range m.Layers {
+		layers = append(layers, l.Digest.String())
+	}
+	require.Contains(t, layers, res.Scan.ReportDigests.SARIF, "the artifact holds the SARIF log the release recorded")
 }
