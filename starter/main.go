@@ -367,7 +367,11 @@ func (c *command) status(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.stdout, string(out))
 		return exitOK
 	}
-	fmt.Fprintf(c.stdout, "%s %s: %s (active color %q)\n", st.App, st.Version, st.Phase, st.ActiveColor)
+	if st.ActiveColor != "" {
+		fmt.Fprintf(c.stdout, "%s %s: %s (active color %q)\n", st.App, st.Version, st.Phase, st.ActiveColor)
+	} else {
+		fmt.Fprintf(c.stdout, "%s %s: %s\n", st.App, st.Version, st.Phase)
+	}
 	for _, stg := range st.Stages {
 		fmt.Fprintln(c.stdout, strings.TrimRight(fmt.Sprintf("  %-26s %-11s %s", stg.Name, stg.State, oneLine(stg.Message)), " "))
 	}

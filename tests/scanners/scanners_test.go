@@ -1,8 +1,8 @@
 //go:build integration
 
 // Package scanners runs the pinned Trivy and Grype CLIs (scripts/tools.sh) for real, offline, against the
-// fixture databases scripts/scandb.sh builds, and feeds their JSON through internal/scan: the path the scan
-// stage of issue #3 will take, proven before it is wired into releases.
+// fixture databases scripts/scandb.sh builds, and feeds their JSON through internal/scan and the Scan
+// activity; tests/integration runs the same scanners inside releases.
 package scanners
 
 import (
