@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # demo.sh - Slipway end to end on this machine, with real parts:
 #   the Temporal dev server + Web UI, a real Kubernetes control plane on loopback (etcd, kube-apiserver,
-#   controller-manager, scheduler, KWOK), localpods running the demo app for every pod, and the worker;
-#   then three releases through the starter: v1.0.0 (first, goes to blue), v1.1.0 (switches to green) and
-#   v1.2.0-broken (fails its preview checks and rolls back: traffic stays on green).
+#   controller-manager, scheduler, KWOK), an OCI registry on loopback (crane registry serve), localpods running
+#   the demo app for every pod, and the worker with the pinned Trivy and Grype on offline fixture databases;
+#   then four releases through the starter, each image built from a Go binary (cmd/mkimage) and pushed first:
+#   v1.0.0 (first, goes to blue), v1.1.0 (switches to green), v1.2.0-broken (fails its preview checks and rolls
+#   back: traffic stays on green) and v1.3.0, whose binary links a module with a CRITICAL advisory (blocked by
+#   the scan stage before anything is deployed).
 #
 #   scripts/demo.sh up     start everything (fresh cluster; Temporal keeps its history) and run the releases;
 #                          everything stays up so you can look around; `scripts/demo.sh down` stops it
@@ -11,7 +14,9 @@
 #
 # Ports and directories come from the same variables the other scripts read (SLIPWAY_TEMPORAL_PORT,
 # SLIPWAY_TEMPORAL_UI_PORT, SLIPWAY_K8S_PORT_BASE, SLIPWAY_K8S_DIR, SLIPWAY_TEMPORAL_DIR), plus
-# SLIPWAY_DEMO_DIR for the worker's and localpods' logs and pids (default ~/.cache/slipway/demo).
+# SLIPWAY_REGISTRY_PORT (default 5001, the port examples/demo/slipway.yaml names; another port makes the demo
+# use a copy of the spec with that port) and SLIPWAY_DEMO_DIR for logs, pids, scan reports and the registry's
+# blobs (default ~/.cache/slipway/demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -21,6 +26,8 @@ export SLIPWAY_K8S_DIR=${SLIPWAY_K8S_DIR:-$CACHE/cluster}
 PORT=${SLIPWAY_TEMPORAL_PORT:-7233}
 UI_PORT=${SLIPWAY_TEMPORAL_UI_PORT:-8233}
 SPEC=examples/demo/slipway.yaml
+REG_PORT=${SLIPWAY_REGISTRY_PORT:-5001}
+IMAGE=127.0.0.1:$REG_PORT/slipway/demo-app
 # shellcheck source=scripts/lib/proc.sh
 source scripts/lib/proc.sh
 
@@ -41,6 +48,7 @@ stop_pid() { # name: stop a process this script started, by its pid file
 down() {
   stop_pid worker
   stop_pid localpods
+  stop_pid registry
   scripts/cluster-down.sh >/dev/null 2>&1 || true
   scripts/temporal-dev.sh stop || true
 }
@@ -54,10 +62,41 @@ wait_file() { # path seconds
 up() {
   say "tools (built once into $CACHE; the first run takes a while)"
   scripts/tools.sh all
-  go build -o bin/ ./worker ./starter ./cmd/demoapp ./cmd/localpods
+  # static: the demo app goes into an image that has no libc
+  CGO_ENABLED=0 go build -o bin/ ./worker ./starter ./cmd/demoapp ./cmd/localpods ./cmd/mkimage
   mkdir -p "$DIR"
   stop_pid worker
   stop_pid localpods
+  stop_pid registry
+  if [[ $REG_PORT != 5001 ]]; then
+    sed "s#127.0.0.1:5001/slipway/demo-app#$IMAGE#" examples/demo/slipway.yaml > "$DIR/slipway.yaml"
+    SPEC=$DIR/slipway.yaml
+  fi
+
+  say "OCI registry on 127.0.0.1:$REG_PORT, and the demo app's images (no Docker: cmd/mkimage puts the binary in a layer)"
+  rm -rf "$DIR/registry"
+  mkdir -p "$DIR/registry"
+  "$(scripts/tools.sh path crane)" registry serve --address "127.0.0.1:$REG_PORT" --disk "$DIR/registry" \
+    > "$DIR/registry.log" 2>&1 &
+  echo $! > "$DIR/registry.pid"
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null && break; sleep 0.1; done
+  curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" || { echo "demo: the registry did not start:" >&2; cat "$DIR/registry.log" >&2; exit 1; }
+  for v in v1.0.0 v1.1.0 v1.2.0-broken; do
+    echo "$IMAGE:$v $(bin/mkimage --binary bin/demoapp --version "$v" --push "$IMAGE:$v")"
+  done
+  # v1.3.0 is a build that links github.com/example/vuln v1.1.0 (CVE-2099-0001, CRITICAL in the fixture
+  # databases); it never runs, the scan stage stops it.
+  local vuln
+  vuln=$(go run ./tests/testimage/cmd/buildvulnapp "$DIR/vulnapp")
+  echo "$IMAGE:v1.3.0 $(bin/mkimage --binary "$vuln" --version v1.3.0 --push "$IMAGE:v1.3.0")"
+
+  say "scanners: pinned Trivy and Grype, offline databases built from tests/fixtures/advisories.json"
+  local line
+  while read -r line; do export "${line?}"; done < <(scripts/scandb.sh)
+  SLIPWAY_TRIVY=$(scripts/tools.sh path trivy)
+  SLIPWAY_GRYPE=$(scripts/tools.sh path grype)
+  export SLIPWAY_TRIVY SLIPWAY_GRYPE SLIPWAY_SCAN_CACHE_DIR=$DIR/scan-cache SLIPWAY_SCAN_REPORTS_DIR=$DIR/scan-reports
+  echo "TRIVY_CACHE_DIR=$TRIVY_CACHE_DIR GRYPE_DB_CACHE_DIR=$GRYPE_DB_CACHE_DIR reports: $SLIPWAY_SCAN_REPORTS_DIR"
 
   say "Temporal dev server and Web UI"
   scripts/temporal-dev.sh start >/dev/null
@@ -68,9 +107,9 @@ up() {
   KUBECONFIG=$(SLIPWAY_K8S_NAMESPACES="demo-staging demo-production" scripts/cluster-up.sh | tail -n 1)
   export KUBECONFIG
 
-  say "localpods (runs bin/demoapp for every pod of localhost/slipway/demo-app) and the worker"
+  say "localpods (runs bin/demoapp for every pod of $IMAGE) and the worker"
   rm -f "$DIR/localpods.addr"
-  bin/localpods --kubeconfig "$KUBECONFIG" --program "localhost/slipway/demo-app=$REPO/bin/demoapp" \
+  bin/localpods --kubeconfig "$KUBECONFIG" --program "$IMAGE=$REPO/bin/demoapp" \
     --addr-file "$DIR/localpods.addr" > "$DIR/localpods.log" 2>&1 &
   echo $! > "$DIR/localpods.pid"
   wait_file "$DIR/localpods.addr" 30
@@ -94,6 +133,16 @@ up() {
     exit 1
   fi
 
+  say "release v1.3.0 (links a module with a CRITICAL advisory: blocked at the scan stage, nothing deployed)"
+  code=0
+  bin/starter release --spec "$SPEC" --version v1.3.0 --actor demo --wait --timeout 5m || code=$?
+  if [[ $code != 1 ]] || ! bin/starter status --spec "$SPEC" --json | grep -q '"phase": "blocked"'; then
+    echo "demo: the vulnerable release ended with exit code $code, not blocked as it should have" >&2
+    exit 1
+  fi
+  bin/starter status --spec "$SPEC"
+  ls -l "$SLIPWAY_SCAN_REPORTS_DIR/demo-app/v1.3.0"
+
   say "what users get now, through the active Service"
   local version
   version=$(curl -sS --max-time 5 "$PROXY/api/v1/namespaces/demo-production/services/demo-app-active:8080/proxy/version")
@@ -109,6 +158,8 @@ Slipway demo is up.
   status:      TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS bin/starter status --spec $SPEC
   the app:     curl $PROXY/api/v1/namespaces/demo-production/services/demo-app-active:8080/proxy/version
   kubectl:     KUBECONFIG=$KUBECONFIG kubectl get deploy,svc -n demo-production
+  images:      $(scripts/tools.sh path crane) ls $IMAGE
+  scan reports: $SLIPWAY_SCAN_REPORTS_DIR/demo-app/<version>/ (report.json, report.sarif, trivy.json, grype.json)
   logs:        $DIR/worker.log, $DIR/localpods.log
   stop it all: make down
 EOF

@@ -57,11 +57,10 @@ demo() {
   say "demo (make demo's script on ports of its own)"
   DEMO_TMP=$(mktemp -d /tmp/slipway-demo-test.XXXXXX)
   export SLIPWAY_DEMO_DIR=$DEMO_TMP SLIPWAY_TEMPORAL_DIR=$DEMO_TMP/temporal SLIPWAY_K8S_DIR=$DEMO_TMP/cluster \
-    SLIPWAY_TEMPORAL_PORT=17233 SLIPWAY_TEMPORAL_UI_PORT=18233 SLIPWAY_K8S_PORT_BASE=26440
+    SLIPWAY_TEMPORAL_PORT=17233 SLIPWAY_TEMPORAL_UI_PORT=18233 SLIPWAY_K8S_PORT_BASE=26440 SLIPWAY_REGISTRY_PORT=25001
   # EXIT, not RETURN: bash skips RETURN traps when set -e ends the script, and a failed demo must not leave
   # its servers holding the ports for the next run.
   trap 'scripts/demo.sh down >/dev/null 2>&1 || true; rm -rf "${DEMO_TMP:-/nonexistent}"' EXIT
-  go build -o bin/ ./worker ./starter ./cmd/demoapp ./cmd/localpods
   scripts/demo.sh up
   scripts/demo.sh down
 }

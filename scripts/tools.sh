@@ -17,6 +17,7 @@ KWOK_VERSION=v0.8.0               # sigs.k8s.io/kwok
 TRIVY_VERSION=v0.74.0             # github.com/aquasecurity/trivy (needs GOEXPERIMENT=jsonv2 to build)
 GRYPE_VERSION=v0.121.2            # github.com/anchore/grype
 CRANE_VERSION=v0.22.1             # github.com/google/go-containerregistry (the version in go.mod)
+COSIGN_VERSION=v2.6.5             # github.com/sigstore/cosign/v2 (tests check Slipway's signatures with it)
 BIN=$CACHE/bin
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 mkdir -p "$BIN" "$CACHE/build"
@@ -147,6 +148,19 @@ build_crane() {
   unlock
 }
 
+# cosign is only used by tests: it checks that `cosign verify --key` accepts the signatures Slipway writes.
+build_cosign() {
+  local out=$BIN/cosign-$COSIGN_VERSION
+  [[ -x $out/cosign ]] && return
+  lock cosign
+  if [[ ! -x $out/cosign ]]; then
+    log "building cosign $COSIGN_VERSION (first run only, about 4 minutes)"
+    mkdir -p "$out"
+    GOBIN=$out go install -trimpath -ldflags="-s -w" "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"
+  fi
+  unlock
+}
+
 path_of() {
   case $1 in
     temporal) echo "$BIN/temporal-$TEMPORAL_CLI_VERSION/temporal" ;;
@@ -157,7 +171,8 @@ path_of() {
     trivy) echo "$BIN/trivy-$TRIVY_VERSION/trivy" ;;
     grype) echo "$BIN/grype-$GRYPE_VERSION/grype" ;;
     crane) echo "$BIN/crane-$CRANE_VERSION/crane" ;;
-    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages, trivy, grype, crane)" >&2; return 2 ;;
+    cosign) echo "$BIN/cosign-$COSIGN_VERSION/cosign" ;;
+    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages, trivy, grype, crane, cosign)" >&2; return 2 ;;
   esac
 }
 
@@ -172,8 +187,9 @@ build() {
     grype) build_grype ;;
     scanners) build_trivy; build_grype ;;
     crane) build_crane ;;
+    cosign) build_cosign ;;
     all) build_temporal; build_etcd; build_k8s; build_kwok; build_trivy; build_grype; build_crane ;;
-    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, k8s, kwok, cluster, trivy, grype, scanners, crane, all)" >&2; return 2 ;;
+    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, k8s, kwok, cluster, trivy, grype, scanners, crane, cosign, all)" >&2; return 2 ;;
   esac
 }
 
