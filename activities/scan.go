@@ -25,8 +25,7 @@ import (
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
-// Error types of the Scan activity. They are not in NonRetryableErrorTypes yet (errors.go lists them); until
-// they are, they are still non-retryable, because Scan returns them as non-retryable ApplicationErrors.
+// Error types of the Scan activity, non-retryable (listed in NonRetryableErrorTypes).
 const (
 	// ErrScannerDatabase: a scanner's vulnerability database is missing on the worker. Retrying on the same
 	// worker cannot help; an operator must build or download it (see docs/scanners.md).
