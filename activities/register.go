@@ -22,7 +22,12 @@ type Set struct {
 func Register(r worker.ActivityRegistry, s Set) {
 	r.RegisterActivity(s.Kubernetes)
 	r.RegisterActivityWithOptions(s.Prober.SmokeCheck, activity.RegisterOptions{Name: "SmokeCheck"})
-	r.RegisterActivityWithOptions(s.Registry.ResolveImage, activity.RegisterOptions{Name: "ResolveImage"})
+	for name, fn := range map[string]any{
+		"ResolveImage": s.Registry.ResolveImage, "PushImage": s.Registry.PushImage, "RestoreTags": s.Registry.RestoreTags,
+		"MarkRejected": s.Registry.MarkRejected, "SignImage": s.Registry.SignImage, "VerifyImage": s.Registry.VerifyImage,
+	} {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
 	r.RegisterActivityWithOptions(s.Scanners.Scan, activity.RegisterOptions{Name: "Scan"})
 }
 

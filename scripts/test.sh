@@ -46,11 +46,13 @@ unit() {
 
 integration() {
   say "tools (built once, then cached)"
-  scripts/tools.sh temporal cluster scanners
+  scripts/tools.sh temporal cluster scanners cosign
   say "integration tests (real Temporal dev server, real kube-apiserver/etcd/controllers + KWOK)"
   gotest -tags integration -timeout 30m ./tests/integration/
   say "scanner tests (real Trivy and Grype, offline, on databases built by scripts/scandb.sh)"
   gotest -tags integration -timeout 45m ./tests/scanners/
+  say "cosign tests (the real cosign CLI accepts Slipway's signatures, and the other way round)"
+  gotest -tags integration -timeout 20m ./tests/cosign/
 }
 
 demo() {

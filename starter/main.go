@@ -168,6 +168,9 @@ func (c *command) prepare(args []string, check func(*spec.Spec) error) (s *spec.
 
 func (c *command) trigger() workflows.Trigger {
 	t := workflows.Trigger{Actor: c.actor, Source: "starter", Commit: os.Getenv("GITHUB_SHA")}
+	if os.Getenv("GITHUB_REF_TYPE") == "branch" {
+		t.Branch = os.Getenv("GITHUB_REF_NAME")
+	}
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
 		t.Source = "github-actions"
 		if s, r, id := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID"); s != "" && r != "" && id != "" {
@@ -182,6 +185,7 @@ func (c *command) release(ctx context.Context, args []string) int {
 	version := fs.String("version", "", "version to release: semver (v1.2.3) or a git commit SHA; becomes the image tag")
 	wait := fs.Bool("wait", false, "stream stage progress and exit with the release's outcome")
 	commit := fs.String("commit", "", "source commit (default $GITHUB_SHA)")
+	branch := fs.String("branch", "", "source branch, for the \"branch\" release tag (default $GITHUB_REF_NAME on a branch build)")
 	var in workflows.ReleaseInput
 	_, rc, done, code := c.prepare(args, func(s *spec.Spec) error {
 		if *version == "" {
@@ -190,6 +194,9 @@ func (c *command) release(ctx context.Context, args []string) int {
 		in = workflows.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
 		if *commit != "" {
 			in.Trigger.Commit = *commit
+		}
+		if *branch != "" {
+			in.Trigger.Branch = *branch
 		}
 		return releases.PrepareRelease(&in)
 	})

@@ -44,6 +44,8 @@ type Trigger struct {
 	Commit string `json:"commit,omitempty"`
 	// RunURL links back to the CI run.
 	RunURL string `json:"runURL,omitempty"`
+	// Branch is the branch the build came from; the "branch" release tag is made from it.
+	Branch string `json:"branch,omitempty"`
 }
 
 // ReleaseInput is the input of ReleaseWorkflow, plain JSON so that

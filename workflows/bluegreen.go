@@ -17,6 +17,9 @@ func colorName(app, color string) string { return app + "-" + color }
 // productionDeploy finds the live color, points the preview Service at the other one and rolls the new version
 // out there. The compensation registered before the apply scales the new color back to zero.
 func (r *release) productionDeploy(ctx workflow.Context) (string, error) {
+	if err := r.verifySignature(ctx); err != nil {
+		return "", err
+	}
 	s := r.in.Spec
 	ns, bg := s.Environments.Production.Namespace, s.BlueGreen
 	actx := withShortActivity(ctx)

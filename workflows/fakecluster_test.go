@@ -32,6 +32,10 @@ type fakeCluster struct {
 	findings []scan.Finding
 	// scanBlocks makes Scan wait until its activity is cancelled, like a long scan.
 	scanBlocks bool
+	// regTags maps repository:tag to a digest, rejected image to reason, signed the images signed.
+	regTags  map[string]string
+	rejected map[string]string
+	signed   map[string]bool
 }
 
 type fakeDeployment struct {
@@ -41,7 +45,7 @@ type fakeDeployment struct {
 
 func newFakeCluster() *fakeCluster {
 	return &fakeCluster{deployments: map[string]*fakeDeployment{}, services: map[string]string{}, owners: map[string]string{},
-		fail: map[string][]error{}}
+		fail: map[string][]error{}, regTags: map[string]string{}, rejected: map[string]string{}, signed: map[string]bool{}}
 }
 
 // registerActivities registers the workflows' activities; it must precede every OnActivity call.
@@ -65,6 +69,88 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(probe.SmokeCheck, mockAny, mockAny).Return(f.SmokeCheck).Maybe()
 	env.OnActivity(registry.ResolveImage, mockAny, mockAny).Return(f.ResolveImage).Maybe()
 	env.OnActivity(scanners.Scan, mockAny, mockAny).Return(f.Scan).Maybe()
+	env.OnActivity(registry.PushImage, mockAny, mockAny).Return(f.PushImage).Maybe()
+	env.OnActivity(registry.RestoreTags, mockAny, mockAny).Return(f.RestoreTags).Maybe()
+	env.OnActivity(registry.MarkRejected, mockAny, mockAny).Return(f.MarkRejected).Maybe()
+	env.OnActivity(registry.SignImage, mockAny, mockAny).Return(f.SignImage).Maybe()
+	env.OnActivity(registry.VerifyImage, mockAny, mockAny).Return(f.VerifyImage).Maybe()
+}
+
+// PushImage "copies" the source digest into the repository and moves the tags, remembering where each
+// pointed before.
+func (f *fakeCluster) PushImage(_ context.Context, in activities.PushImageInput) (activities.PushImageResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("PushImage", in.Repository); err != nil {
+		return activities.PushImageResult{}, err
+	}
+	_, digest, _ := strings.Cut(in.Source, "@")
+	res := activities.PushImageResult{Image: in.Repository + "@" + digest, Digest: digest}
+	for _, tag := range in.Tags {
+		key := in.Repository + ":" + tag
+		res.Tags = append(res.Tags, activities.TagChange{Tag: tag, Previous: f.regTags[key]})
+		f.regTags[key] = digest
+	}
+	return res, nil
+}
+
+// RestoreTags puts each tag back where it pointed before the push, or removes it.
+func (f *fakeCluster) RestoreTags(_ context.Context, in activities.RestoreTagsInput) (activities.RestoreTagsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("RestoreTags", in.Repository); err != nil {
+		return activities.RestoreTagsResult{}, err
+	}
+	var res activities.RestoreTagsResult
+	for i := len(in.Tags) - 1; i >= 0; i-- {
+		tc := in.Tags[i]
+		key := in.Repository + ":" + tc.Tag
+		switch {
+		case f.regTags[key] != in.Digest:
+			res.LeftAlone = append(res.LeftAlone, tc.Tag)
+		case tc.Previous == "":
+			delete(f.regTags, key)
+			res.Deleted = append(res.Deleted, tc.Tag)
+		default:
+			f.regTags[key] = tc.Previous
+			res.Restored = append(res.Restored, tc.Tag)
+		}
+	}
+	return res, nil
+}
+
+func (f *fakeCluster) MarkRejected(_ context.Context, in activities.MarkRejectedInput) (activities.MarkRejectedResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("MarkRejected", in.Image); err != nil {
+		return activities.MarkRejectedResult{}, err
+	}
+	f.rejected[in.Image] = in.Reason
+	return activities.MarkRejectedResult{Marker: in.Image + ".rejected"}, nil
+}
+
+func (f *fakeCluster) SignImage(_ context.Context, in activities.SignImageInput) (activities.SignImageResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("SignImage", in.Image); err != nil {
+		return activities.SignImageResult{}, err
+	}
+	already := f.signed[in.Image]
+	f.signed[in.Image] = true
+	return activities.SignImageResult{Signature: in.Image + ".sig", AlreadySigned: already}, nil
+}
+
+// VerifyImage accepts what SignImage signed; anything else is Unsigned.
+func (f *fakeCluster) VerifyImage(_ context.Context, in activities.VerifyImageInput) (activities.VerifyImageResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("VerifyImage", in.Image); err != nil {
+		return activities.VerifyImageResult{}, err
+	}
+	if !f.signed[in.Image] {
+		return activities.VerifyImageResult{}, temporal.NewNonRetryableApplicationError("no signature for "+in.Image, activities.ErrUnsigned, nil)
+	}
+	return activities.VerifyImageResult{Image: in.Image, Signature: in.Image + ".sig"}, nil
 }
 
 // fakeDigest is the digest the fake registry gives a tag: stable, and different per tag.

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/promote"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -30,6 +31,14 @@ type release struct {
 	saga  saga
 	// scan is set when the release runs the scan stage (scanStageChange); releases recorded before it do not.
 	scan bool
+	// promote is set when the release runs the push and sign stages and verifies signatures before deploys
+	// (promoteChange).
+	promote bool
+	// source is the reference the scan resolves (image.source or image.repository, tagged with the version);
+	// scanned is it pinned to the digest that was scanned; pushed is that digest in image.repository.
+	source, scanned, pushed string
+	// tags are the release tags the push stage puts on the digest.
+	tags []string
 	// committed is set once the old color starts scaling down: from then on an abort changes nothing.
 	committed bool
 	prevColor string
@@ -50,16 +59,27 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	}
 
 	r.t.start(ctx, StageValidate, "")
-	image, err := validateRelease(ctx, &r.in)
+	p, err := validateRelease(ctx, &r.in)
 	if err != nil {
 		r.t.end(ctx, StageValidate, StateFailed, err.Error())
 		r.t.markUnrun(StateSkipped)
 		r.t.status.Phase, r.t.status.Error = PhaseRejected, err.Error()
 		return ReleaseResult{}, err
 	}
-	r.image, r.t.status.Image = image, image
-	r.t.end(ctx, StageValidate, StateSucceeded, "deploying "+image)
+	r.image, r.t.status.Image = p.Image, p.Image
+	r.source, r.tags = p.Image, p.Tags
+	if p.Source != "" {
+		r.source = p.Source
+	}
+	r.t.end(ctx, StageValidate, StateSucceeded, "deploying "+p.Image)
 	r.scan = workflow.GetVersion(ctx, scanStageChange, workflow.DefaultVersion, 1) >= 1
+	r.promote = workflow.GetVersion(ctx, promoteChange, workflow.DefaultVersion, 1) >= 1
+	if !r.scan {
+		r.t.drop(StageScan)
+	}
+	if !r.promote {
+		r.t.drop(StagePush, StageSign)
+	}
 
 	rctx, cancel := workflow.WithCancel(ctx)
 	r.listenForAbort(ctx, cancel)
@@ -95,10 +115,13 @@ func (r *release) blocked(se *stageError) error {
 	return temporal.NewNonRetryableApplicationError(msg, typ, se.err)
 }
 
-// preparedRelease is the defaulted spec and the image to deploy.
+// preparedRelease is the defaulted spec, the image to deploy (image.repository:version), the image to scan
+// (image.source:version, when the spec has a source) and the release tags.
 type preparedRelease struct {
-	Spec  spec.Spec `json:"spec"`
-	Image string    `json:"image"`
+	Spec   spec.Spec `json:"spec"`
+	Image  string    `json:"image"`
+	Source string    `json:"source,omitempty"`
+	Tags   []string  `json:"tags,omitempty"`
 }
 
 // prepareRelease fills defaults and checks the input the same way the starter does, because a release started
@@ -120,28 +143,50 @@ func prepareRelease(_ context.Context, in ReleaseInput) (preparedRelease, error)
 			problems = append(problems, fmt.Errorf("image: %w", err))
 		}
 	}
+	var source string
+	var tags []string
+	if len(problems) == 0 {
+		var err error
+		if source, tags, err = ReleaseImages(in); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	if len(problems) > 0 {
 		return preparedRelease{}, temporal.NewNonRetryableApplicationError(
 			"invalid release input, nothing was changed: "+errors.Join(problems...).Error(), ErrInvalidRelease, nil)
 	}
-	return preparedRelease{Spec: in.Spec, Image: image}, nil
+	return preparedRelease{Spec: in.Spec, Image: image, Source: source, Tags: tags}, nil
 }
 
-// validateRelease runs prepareRelease, puts the defaulted spec into the input and checks the workflow ID. It
-// returns the image reference to deploy.
-func validateRelease(ctx workflow.Context, in *ReleaseInput) (string, error) {
+// ReleaseImages is the image a release scans when the spec names a source repository, and the release tags
+// (image.tags, with the version, commit and branch), checked the same way by the starter.
+func ReleaseImages(in ReleaseInput) (source string, tags []string, err error) {
+	if in.Spec.Image.Source != "" {
+		if source, err = spec.ImageRef(in.Spec.Image.Source, in.Version); err != nil {
+			return "", nil, fmt.Errorf("image.source: %w", err)
+		}
+	}
+	tags, err = promote.Tags(in.Version, in.Spec.Image.Tags, in.Trigger.Commit, in.Trigger.Branch)
+	if err != nil {
+		return "", nil, fmt.Errorf("image.tags: %w", err)
+	}
+	return source, tags, nil
+}
+
+// validateRelease runs prepareRelease, puts the defaulted spec into the input and checks the workflow ID.
+func validateRelease(ctx workflow.Context, in *ReleaseInput) (preparedRelease, error) {
 	var p preparedRelease
 	if err := workflow.ExecuteLocalActivity(withValidation(ctx), prepareRelease, *in).Get(ctx, &p); err != nil {
-		return "", unwrapApplicationError(err)
+		return p, unwrapApplicationError(err)
 	}
 	in.Spec = p.Spec
 	want := WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
 	if got := workflow.GetInfo(ctx).WorkflowExecution.ID; got != want {
-		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return p, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"workflow ID %q: a release of %s to %s must run as workflow ID %q so that only one runs at a time; start it again with --workflow-id %s",
 			got, in.Spec.App.Name, in.Spec.Environments.Production.Namespace, want, want), ErrWrongWorkflowID, nil)
 	}
-	return p.Image, nil
+	return p, nil
 }
 
 // listenForAbort cancels the release's context when the abort signal arrives, unless the release has already
@@ -175,6 +220,9 @@ func (r *release) run(ctx workflow.Context) error {
 	var steps []step
 	if r.scan {
 		steps = append(steps, step{StageScan, r.scanImage})
+	}
+	if r.promote {
+		steps = append(steps, step{StagePush, r.push}, step{StageSign, r.sign})
 	}
 	for _, st := range append(steps, []step{
 		{StageStagingDeploy, r.stagingDeploy},

@@ -199,7 +199,7 @@ func TestEachStageFailingRollsBack(t *testing.T) {
 				require.Equal(t, StateSucceeded, c.State, c.Name)
 				comps = append(comps, c.Name)
 			}
-			require.Equal(t, tc.wantComp, comps, "compensations run in reverse order of the steps")
+			require.Equal(t, append(tc.wantComp, pushCompensations...), comps, "compensations run in reverse order of the steps")
 			require.Equal(t, StateSkipped, stageByName(st, StageScaleDownOld).State)
 			// Non-retryable errors are tried once (restore-staging waits for the staging rollout: one more).
 			want := 1
@@ -228,6 +228,8 @@ func TestCompensationOrderOnTheCluster(t *testing.T) {
 		"DeleteDeployment " + greenDep, // this release created it: no rollback may find the rejected build there
 		"RestoreDeployment " + stagingDep,
 		"WaitRollout " + stagingDep,
+		"RestoreTags localhost/slipway/demo-app", // the registry last: no release tag stays on the rejected digest
+		"MarkRejected localhost/slipway/demo-app@" + fakeDigest(v110Image),
 	}, undo)
 }
 

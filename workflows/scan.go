@@ -26,16 +26,22 @@ const scanStageChange = "scan-stage"
 // pulls and while the scanners run.
 const scanHeartbeat = 30 * time.Second
 
-// scanImage is the security gate: it pins the release's tag to a digest, scans that digest with Trivy and
-// Grype under the spec's policy, and from then on deploys the image by digest, so what runs is what was
-// scanned even if the tag moves. A blocking verdict fails the stage with the activity's Vulnerable error.
+// scanImage is the security gate: it pins the release's tag (in image.source, or image.repository) to a
+// digest and scans that digest with Trivy and Grype under the spec's policy; from then on the release only
+// handles that digest (the push stage copies it, deploys use it), so what runs is what was scanned even if a
+// tag moves. A blocking verdict fails the stage with the activity's Vulnerable error.
 func (r *release) scanImage(ctx workflow.Context) (string, error) {
 	var img activities.ResolvedImage
-	if err := workflow.ExecuteActivity(withShortActivity(ctx), registry.ResolveImage, r.image).Get(ctx, &img); err != nil {
+	if err := workflow.ExecuteActivity(withShortActivity(ctx), registry.ResolveImage, r.source).Get(ctx, &img); err != nil {
 		return "", err
 	}
-	r.image = r.image + "@" + img.Digest // repo:tag@digest: pinned, and still readable as the version
-	r.t.status.Image = r.image
+	r.scanned = img.Pinned()
+	if !r.promote {
+		// Without the push stage the scanned image is the deployed one: repo:tag@digest, pinned, and still
+		// readable as the version.
+		r.image = r.image + "@" + img.Digest
+		r.t.status.Image = r.image
+	}
 
 	s := r.in.Spec.Scan
 	in := activities.ScanInput{

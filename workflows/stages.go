@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
@@ -10,6 +11,8 @@ import (
 const (
 	StageValidate         = "validate"
 	StageScan             = "scan"
+	StagePush             = "push"
+	StageSign             = "sign"
 	StageStagingDeploy    = "staging-deploy"
 	StageStagingSmoke     = "staging-smoke"
 	StageProductionDeploy = "production-deploy"
@@ -21,7 +24,7 @@ const (
 
 // releaseStages is the plan the status query shows before anything runs.
 var releaseStages = []string{
-	StageValidate, StageScan, StageStagingDeploy, StageStagingSmoke, StageProductionDeploy,
+	StageValidate, StageScan, StagePush, StageSign, StageStagingDeploy, StageStagingSmoke, StageProductionDeploy,
 	StagePreviewChecks, StageTrafficSwitch, StageVerify, StageScaleDownOld,
 }
 
@@ -66,6 +69,18 @@ func (t *tracker) end(ctx workflow.Context, name string, state StageState, msg s
 	}
 	s.State, s.Ended, s.Message = state, &now, msg
 	workflow.GetLogger(ctx).Info("stage ended", "stage", name, "state", string(state), "message", msg)
+}
+
+// drop removes stages from the plan, for a release that does not run them (one recorded before they
+// existed).
+func (t *tracker) drop(names ...string) {
+	kept := t.status.Stages[:0]
+	for _, s := range t.status.Stages {
+		if !slices.Contains(names, s.Name) {
+			kept = append(kept, s)
+		}
+	}
+	t.status.Stages = kept
 }
 
 // markUnrun turns every stage still pending into skipped, so a finished release shows no pending work.

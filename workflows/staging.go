@@ -12,6 +12,9 @@ import (
 // Its compensation puts back the Deployment Slipway had applied before and waits for it (or scales a first
 // deployment to zero).
 func (r *release) stagingDeploy(ctx workflow.Context) (string, error) {
+	if err := r.verifySignature(ctx); err != nil {
+		return "", err
+	}
 	s := r.in.Spec
 	env := s.Environments.Staging
 	ref := activities.DeploymentRef{Namespace: env.Namespace, Name: s.App.Name}

@@ -33,6 +33,9 @@ func ApplyDefaults(s *Spec) {
 	}
 	setInt32(&s.Environments.Staging.Replicas, DefaultStagingReplicas)
 	setInt32(&s.Environments.Production.Replicas, DefaultProductionReplicas)
+	if len(s.Image.Tags) == 0 {
+		s.Image.Tags = []string{TagSemver}
+	}
 	if s.Image.PullPolicy == "" {
 		s.Image.PullPolicy = DefaultPullPolicy
 	}

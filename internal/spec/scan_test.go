@@ -249,7 +249,7 @@ func TestScanJSON(t *testing.T) {
 	}
 	b, err := json.Marshal(s)
 	require.NoError(t, err)
-	require.Contains(t, string(b), `"image":{"repository":"registry.example.com:5000/team/shop","pullPolicy":"IfNotPresent"},`+
+	require.Contains(t, string(b), `"image":{"repository":"registry.example.com:5000/team/shop","pullPolicy":"IfNotPresent","tags":["semver"]},`+
 		`"scan":{"failOn":["CRITICAL","HIGH","UNKNOWN"],"onlyFixed":true,"ignore":[`+
 		`{"id":"CVE-2022-32149","package":"golang.org/x/text","reason":"not reachable","expires":"2999-01-01"},`+
 		`{"id":"GHSA-2222-3333-4444","reason":"mitigated","expires":"2999-02-01"}],`+

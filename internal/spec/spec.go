@@ -52,10 +52,44 @@ type Environment struct {
 
 // Image is the container image repository; the release version becomes its tag.
 type Image struct {
+	// Repository is where production pulls from; a release deploys Repository:version@digest.
 	Repository string `json:"repository" yaml:"repository"`
 	// PullPolicy is IfNotPresent (default), Always or Never.
 	PullPolicy string `json:"pullPolicy,omitempty" yaml:"pullPolicy,omitempty"`
+	// Source is the repository CI pushed the build to, when that is not Repository (a CI or staging
+	// registry): the release scans Source:version and copies it by digest into Repository, so only scanned
+	// builds ever reach the production repository. Empty: CI pushed to Repository itself.
+	Source string `json:"source,omitempty" yaml:"source,omitempty"`
+	// Tags are the release tags the push stage puts on the digest in Repository, like docker/metadata-action:
+	// semver (the version itself), major.minor, major, sha (sha-<commit>), branch, latest. Default [semver].
+	// A prerelease version only gets semver: moving tags never point at a release candidate.
+	Tags []string `json:"tags,omitempty" yaml:"tags,omitempty"`
+	// Signing, when set, signs the pushed digest (a signature `cosign verify --key` accepts) and verifies it
+	// before every deploy.
+	Signing *Signing `json:"signing,omitempty" yaml:"signing,omitempty"`
 }
+
+// Signing names the keys by reference; the worker reads them, so no key is ever part of a release's input,
+// result or history.
+type Signing struct {
+	// Key is the private key (PEM, ECDSA P-256, PKCS#8), as file:/absolute/path or env:VARIABLE on the worker.
+	Key string `json:"key" yaml:"key"`
+	// PublicKey is the key deploys verify against, as file:/absolute/path or env:VARIABLE on the worker.
+	PublicKey string `json:"publicKey" yaml:"publicKey"`
+}
+
+// Tag kinds of Image.Tags.
+const (
+	TagSemver     = "semver"
+	TagMajorMinor = "major.minor"
+	TagMajor      = "major"
+	TagSHA        = "sha"
+	TagBranch     = "branch"
+	TagLatest     = "latest"
+)
+
+// TagKinds lists every tag kind Image.Tags accepts.
+var TagKinds = []string{TagSemver, TagMajorMinor, TagMajor, TagSHA, TagBranch, TagLatest}
 
 // Scan configures the security gate that runs first in every release: the release's image is scanned with
 // Trivy and Grype before anything is deployed, so a known vulnerability the team has not accepted stops the

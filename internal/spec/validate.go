@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,6 +133,7 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	if msg := repositoryProblem(s.Image.Repository); msg != "" {
 		v.add("image.repository", "%s", msg)
 	}
+	v.imagePromotion(&s.Image)
 	switch s.Image.PullPolicy {
 	case "IfNotPresent", "Always", "Never":
 	default:
@@ -423,6 +426,52 @@ func httpPathProblem(p string) string {
 	}
 	return ""
 }
+
+// imagePromotion checks image.source, image.tags and image.signing.
+func (v *validator) imagePromotion(img *Image) {
+	if img.Source != "" {
+		if msg := repositoryProblem(img.Source); msg != "" {
+			v.add("image.source", "%s", msg)
+		}
+	}
+	for i, k := range img.Tags {
+		path := fmt.Sprintf("image.tags[%d]", i)
+		switch {
+		case !slices.Contains(TagKinds, k):
+			v.add(path, "%s; write one of %s", notExpected(k), strings.Join(TagKinds, ", "))
+		case slices.Index(img.Tags, k) < i:
+			v.add(path, "%s is listed twice", k)
+		}
+	}
+	if sg := img.Signing; sg != nil {
+		for _, f := range []struct{ path, ref string }{{"image.signing.key", sg.Key}, {"image.signing.publicKey", sg.PublicKey}} {
+			if msg := KeyRefProblem(f.ref); msg != "" {
+				v.add(f.path, "%s", msg)
+			}
+		}
+	}
+}
+
+// KeyRefProblem checks a key reference, file:/absolute/path or env:VARIABLE, and returns "" when it is fine.
+// Only the reference is checked here; the worker reads the key.
+func KeyRefProblem(ref string) string {
+	scheme, rest, ok := strings.Cut(ref, ":")
+	switch {
+	case ref == "":
+		return "required; write file:/absolute/path or env:VARIABLE (read on the worker)"
+	case strings.HasPrefix(ref, "-----BEGIN"):
+		return "holds a key; a release spec only names where the worker reads it: file:/absolute/path or env:VARIABLE"
+	case !ok || (scheme != "file" && scheme != "env"):
+		return quoteShort(ref) + " is not a key reference; write file:/absolute/path or env:VARIABLE"
+	case scheme == "file" && (!strings.HasPrefix(rest, "/") || path.Clean(rest) != rest):
+		return quoteShort(ref) + ": the path must be absolute and clean, e.g. file:/etc/slipway/cosign.key"
+	case scheme == "env" && !envVarName.MatchString(rest):
+		return quoteShort(ref) + ": not an environment variable name; write e.g. env:SLIPWAY_SIGNING_KEY"
+	}
+	return ""
+}
+
+var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // repositoryProblem checks an image repository (no tag, no digest) and returns "" when it is fine. The
 // go-containerregistry parser checks the characters; pathComponent adds the reference grammar the container

@@ -96,6 +96,24 @@ func TestValidateRules(t *testing.T) {
 		{"repository with port", func(s *Spec) { s.Image.Repository = "registry.example.com:5000/team/app" }, "", ""},
 		{"repository on IP with port", func(s *Spec) { s.Image.Repository = "127.0.0.1:5001/demo-app" }, "", ""},
 		{"repository on localhost", func(s *Spec) { s.Image.Repository = "localhost/slipway/demo-app" }, "", ""},
+		{"image source", func(s *Spec) { s.Image.Source = "ci.example.com/builds/shop" }, "", ""},
+		{"image source with tag", func(s *Spec) { s.Image.Source = "ci.example.com/builds/shop:v1" }, "image.source", "has a tag"},
+		{"all tag kinds", func(s *Spec) { s.Image.Tags = []string{"semver", "major.minor", "major", "sha", "branch", "latest"} }, "", ""},
+		{"unknown tag kind", func(s *Spec) { s.Image.Tags = []string{"semver", "edge"} }, "image.tags[1]", "write one of semver, major.minor, major, sha, branch, latest"},
+		{"tag kind twice", func(s *Spec) { s.Image.Tags = []string{"sha", "sha"} }, "image.tags[1]", "listed twice"},
+		{"signing by file and env", func(s *Spec) {
+			s.Image.Signing = &Signing{Key: "env:SLIPWAY_SIGNING_KEY", PublicKey: "file:/etc/slipway/cosign.pub"}
+		}, "", ""},
+		{"signing key inline", func(s *Spec) {
+			s.Image.Signing = &Signing{Key: "-----BEGIN PRIVATE KEY-----\nMIG...", PublicKey: "file:/etc/slipway/cosign.pub"}
+		}, "image.signing.key", "holds a key"},
+		{"signing key relative path", func(s *Spec) {
+			s.Image.Signing = &Signing{Key: "file:keys/cosign.key", PublicKey: "file:/etc/slipway/cosign.pub"}
+		}, "image.signing.key", "absolute and clean"},
+		{"signing public key missing", func(s *Spec) { s.Image.Signing = &Signing{Key: "env:K"} }, "image.signing.publicKey", "required"},
+		{"signing env name", func(s *Spec) {
+			s.Image.Signing = &Signing{Key: "env:1BAD", PublicKey: "file:/etc/slipway/cosign.pub"}
+		}, "image.signing.key", "not an environment variable name"},
 		{"repository on docker hub", func(s *Spec) { s.Image.Repository = "docker.io/library/nginx" }, "", ""},
 		{"repository missing", func(s *Spec) { s.Image.Repository = "" }, "image.repository", "required"},
 		{"repository with tag", func(s *Spec) { s.Image.Repository = "registry.example.com/team/app:1.2.3" }, "image.repository",

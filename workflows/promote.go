@@ -1,0 +1,84 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vektagraf/slipway/activities"
+)
+
+// promoteChange is the workflow.GetVersion change ID of image promotion: the push and sign stages, and the
+// signature check before each deploy. Releases recorded before it replay without them.
+const promoteChange = "promote"
+
+// push copies the scanned digest into the production repository and puts the release tags on it. Its
+// compensations, registered right after, put every tag back where it was (or remove it) and mark the digest
+// rejected, so no semver tag points at a build that failed its release.
+func (r *release) push(ctx workflow.Context) (string, error) {
+	s := r.in.Spec
+	in := activities.PushImageInput{Source: r.scanned, Repository: s.Image.Repository, Tags: r.tags}
+	var res activities.PushImageResult
+	if err := workflow.ExecuteActivity(withPush(ctx), registry.PushImage, in).Get(ctx, &res); err != nil {
+		return "", err
+	}
+	reason := fmt.Sprintf("release %s of %s failed", r.in.Version, s.App.Name)
+	r.saga.add(StagePush, "mark-rejected", func(c workflow.Context) error {
+		if a := r.t.status.Abort; a != nil {
+			reason = fmt.Sprintf("release %s of %s aborted by %s: %s", r.in.Version, s.App.Name, a.By, a.Reason)
+		}
+		return workflow.ExecuteActivity(withShortActivity(c), registry.MarkRejected,
+			activities.MarkRejectedInput{Image: res.Image, Reason: reason}).Get(c, nil)
+	})
+	r.saga.add(StagePush, "restore-tags", func(c workflow.Context) error {
+		return workflow.ExecuteActivity(withShortActivity(c), registry.RestoreTags,
+			activities.RestoreTagsInput{Repository: s.Image.Repository, Digest: res.Digest, Tags: res.Tags}).Get(c, nil)
+	})
+	r.pushed = res.Image
+	r.image = s.Image.Repository + ":" + r.in.Version + "@" + res.Digest
+	r.t.status.Image = r.image
+	tags := make([]string, len(res.Tags))
+	for i, tc := range res.Tags {
+		tags[i] = tc.Tag
+	}
+	return fmt.Sprintf("%s tagged %s", res.Image, strings.Join(tags, ", ")), nil
+}
+
+// sign signs the pushed digest with the key the spec names (read on the worker). A release without
+// image.signing skips it.
+func (r *release) sign(ctx workflow.Context) (string, error) {
+	sg := r.in.Spec.Image.Signing
+	if sg == nil {
+		return "not signed: the spec has no image.signing", nil
+	}
+	var res activities.SignImageResult
+	if err := workflow.ExecuteActivity(withShortActivity(ctx), registry.SignImage,
+		activities.SignImageInput{Image: r.pushed, Key: sg.Key}).Get(ctx, &res); err != nil {
+		return "", err
+	}
+	if res.AlreadySigned {
+		return "already signed: " + res.Signature, nil
+	}
+	return "signed: " + res.Signature, nil
+}
+
+// verifySignature checks the digest's signature right before a deploy, so an image whose signature is
+// missing or made with another key never reaches a cluster, whoever pushed it.
+func (r *release) verifySignature(ctx workflow.Context) error {
+	sg := r.in.Spec.Image.Signing
+	if !r.promote || sg == nil {
+		return nil
+	}
+	return workflow.ExecuteActivity(withShortActivity(ctx), registry.VerifyImage,
+		activities.VerifyImageInput{Image: r.pushed, PublicKey: sg.PublicKey}).Get(ctx, nil)
+}
+
+// withPush bounds a copy between registries: a few layers, heartbeating while they move.
+func withPush(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: scanHeartbeat * 20,
+		HeartbeatTimeout:    scanHeartbeat,
+		RetryPolicy:         retryPolicy(5),
+	})
+}

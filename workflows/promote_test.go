@@ -1,0 +1,127 @@
+package workflows
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/spec"
+)
+
+const (
+	ciRepo   = "ci.example.com/builds/demo-app"
+	prodRepo = "localhost/slipway/demo-app"
+)
+
+// promotingInput is a release of version from the CI repository into the production one, with release tags
+// and signing.
+func promotingInput(version string) ReleaseInput {
+	in := releaseInput(version)
+	in.Spec.Image.Source = ciRepo
+	in.Spec.Image.Tags = []string{spec.TagSemver, spec.TagMajorMinor, spec.TagSHA}
+	in.Spec.Image.Signing = &spec.Signing{Key: "env:SLIPWAY_SIGNING_KEY", PublicKey: "file:/etc/slipway/cosign.pub"}
+	in.Trigger.Commit = "0123456789abcdef0123456789abcdef01234567"
+	return in
+}
+
+func TestReleasePromotesTheScannedDigestSignsItAndVerifiesBeforeEachDeploy(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.fc.regTags[prodRepo+":v1.1"] = "sha256:old"
+	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
+	require.NoError(t, h.env.GetWorkflowError())
+
+	digest := fakeDigest(ciRepo + ":v1.1.0")
+	pushed := prodRepo + "@" + digest
+	require.Equal(t, []string{
+		"ResolveImage " + ciRepo + ":v1.1.0", "Scan " + ciRepo + "@" + digest, "PushImage " + prodRepo, "SignImage " + pushed,
+		"VerifyImage " + pushed,
+	}, h.fc.callsOf("")[:5], "the CI build is scanned, then copied, tagged and signed; the signature is checked before staging")
+	var verified []int
+	for i, c := range h.fc.callsOf("") {
+		if c == "VerifyImage "+pushed {
+			verified = append(verified, i)
+		}
+	}
+	require.Len(t, verified, 2, "verified before the staging and before the production deploy")
+
+	for _, tag := range []string{"v1.1.0", "v1.1", "sha-0123456"} {
+		require.Equal(t, digest, h.fc.regTags[prodRepo+":"+tag], tag)
+	}
+	var res ReleaseResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	require.Equal(t, prodRepo+":v1.1.0@"+digest, res.Image)
+	require.Equal(t, res.Image, h.fc.deployment(greenDep).image, "production runs the promoted digest")
+	st := h.status(t)
+	require.Contains(t, stageByName(st, StagePush).Message, "tagged v1.1.0, v1.1, sha-0123456")
+	require.Contains(t, stageByName(st, StageSign).Message, "signed: ")
+	require.Empty(t, h.fc.rejected)
+}
+
+func TestFailureAfterPushPutsTheTagsBackAndMarksTheDigestRejected(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.fc.regTags[prodRepo+":v1.1"] = "sha256:old"
+	h.fc.failNext("SmokeCheck", prodActive, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrRolledBack, errType(err))
+	requireRolledBack(t, h)
+
+	_, ok := h.fc.regTags[prodRepo+":v1.1.0"]
+	require.False(t, ok, "no semver tag is left on the rejected build")
+	require.Equal(t, "sha256:old", h.fc.regTags[prodRepo+":v1.1"], "a moving tag points where it pointed before")
+	pushed := prodRepo + "@" + fakeDigest(ciRepo+":v1.1.0")
+	require.Equal(t, "release v1.1.0 of demo-app failed", h.fc.rejected[pushed])
+
+	st := h.status(t)
+	var comps []string
+	for _, c := range st.Compensations {
+		comps = append(comps, c.Name)
+	}
+	require.Equal(t, []string{"switch-back-to-blue", "scale-down-green", "restore-staging", "restore-tags", "mark-rejected"}, comps)
+	require.Equal(t, StateCompensated, stageByName(st, StagePush).State)
+}
+
+func TestUnsignedImageIsNeverDeployed(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	pushed := prodRepo + "@" + fakeDigest(ciRepo+":v1.1.0")
+	// The signature is gone (or was made with another key) by the time staging deploys.
+	h.fc.failNext("VerifyImage", pushed, temporal.NewNonRetryableApplicationError("no signature", activities.ErrUnsigned, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrRolledBack, errType(err))
+	require.Contains(t, err.Error(), "stage staging-deploy failed: no signature [Unsigned]")
+	require.Empty(t, h.fc.callsOf("ApplyDeployment"), "nothing deployed")
+	requireRolledBack(t, h)
+	require.Contains(t, h.fc.rejected, pushed)
+}
+
+func TestReleaseWithoutSigningSkipsSignAndVerify(t *testing.T) {
+	h := newHarness(t)
+	in := promotingInput("v1.1.0")
+	in.Spec.Image.Signing = nil
+	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Empty(t, h.fc.callsOf("SignImage"))
+	require.Empty(t, h.fc.callsOf("VerifyImage"))
+	require.Equal(t, "not signed: the spec has no image.signing", stageByName(h.status(t), StageSign).Message)
+}
+
+func TestBadReleaseTagsAreRefusedBeforeAnything(t *testing.T) {
+	h := newHarness(t)
+	in := promotingInput("v1.1.0")
+	in.Trigger.Commit = "" // the sha tag needs the commit
+	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrInvalidRelease, errType(err))
+	require.Contains(t, err.Error(), "image.tags")
+	require.Empty(t, h.fc.callsOf(""))
+}
+
+// pushCompensations are the last compensations of every release that fails after its push stage: the tags
+// go back, then the digest is marked rejected.
+var pushCompensations = []string{"restore-tags", "mark-rejected"}
