@@ -28,6 +28,7 @@ UI_PORT=${SLIPWAY_TEMPORAL_UI_PORT:-8233}
 SPEC=examples/demo/slipway.yaml
 REG_PORT=${SLIPWAY_REGISTRY_PORT:-5001}
 IMAGE=127.0.0.1:$REG_PORT/slipway/demo-app
+CI_IMAGE=127.0.0.1:$REG_PORT/ci/demo-app
 # shellcheck source=scripts/lib/proc.sh
 source scripts/lib/proc.sh
 
@@ -63,17 +64,17 @@ up() {
   say "tools (built once into $CACHE; the first run takes a while)"
   scripts/tools.sh all
   # static: the demo app goes into an image that has no libc
-  CGO_ENABLED=0 go build -o bin/ ./worker ./starter ./cmd/demoapp ./cmd/localpods ./cmd/mkimage
+  CGO_ENABLED=0 go build -o bin/ ./worker ./starter ./cmd/demoapp ./cmd/localpods ./cmd/mkimage ./cmd/keygen
   mkdir -p "$DIR"
   stop_pid worker
   stop_pid localpods
   stop_pid registry
   if [[ $REG_PORT != 5001 ]]; then
-    sed "s#127.0.0.1:5001/slipway/demo-app#$IMAGE#" examples/demo/slipway.yaml > "$DIR/slipway.yaml"
+    sed "s#127.0.0.1:5001/#127.0.0.1:$REG_PORT/#" examples/demo/slipway.yaml > "$DIR/slipway.yaml"
     SPEC=$DIR/slipway.yaml
   fi
 
-  say "OCI registry on 127.0.0.1:$REG_PORT, and the demo app's images (no Docker: cmd/mkimage puts the binary in a layer)"
+  say "OCI registry on 127.0.0.1:$REG_PORT, and the CI builds of the demo app in ci/demo-app (no Docker: cmd/mkimage puts the binary in a layer)"
   rm -rf "$DIR/registry"
   mkdir -p "$DIR/registry"
   "$(scripts/tools.sh path crane)" registry serve --address "127.0.0.1:$REG_PORT" --disk "$DIR/registry" \
@@ -82,13 +83,20 @@ up() {
   for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null && break; sleep 0.1; done
   curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" || { echo "demo: the registry did not start:" >&2; cat "$DIR/registry.log" >&2; exit 1; }
   for v in v1.0.0 v1.1.0 v1.2.0-broken; do
-    echo "$IMAGE:$v $(bin/mkimage --binary bin/demoapp --version "$v" --push "$IMAGE:$v")"
+    echo "$CI_IMAGE:$v $(bin/mkimage --binary bin/demoapp --version "$v" --push "$CI_IMAGE:$v")"
   done
   # v1.3.0 is a build that links github.com/example/vuln v1.1.0 (CVE-2099-0001, CRITICAL in the fixture
   # databases); it never runs, the scan stage stops it.
   local vuln
   vuln=$(go run ./tests/testimage/cmd/buildvulnapp "$DIR/vulnapp")
-  echo "$IMAGE:v1.3.0 $(bin/mkimage --binary "$vuln" --version v1.3.0 --push "$IMAGE:v1.3.0")"
+  echo "$CI_IMAGE:v1.3.0 $(bin/mkimage --binary "$vuln" --version v1.3.0 --push "$CI_IMAGE:v1.3.0")"
+
+  say "signing keys (cmd/keygen); the worker reads them from the variables the spec names"
+  rm -rf "$DIR/keys"
+  bin/keygen "$DIR/keys"
+  SLIPWAY_DEMO_SIGNING_KEY=$(cat "$DIR/keys/cosign.key")
+  SLIPWAY_DEMO_SIGNING_PUBLIC_KEY=$(cat "$DIR/keys/cosign.pub")
+  export SLIPWAY_DEMO_SIGNING_KEY SLIPWAY_DEMO_SIGNING_PUBLIC_KEY
 
   say "scanners: pinned Trivy and Grype, offline databases built from tests/fixtures/advisories.json"
   local line
@@ -143,6 +151,17 @@ up() {
   bin/starter status --spec "$SPEC"
   ls -l "$SLIPWAY_SCAN_REPORTS_DIR/demo-app/v1.3.0"
 
+  say "the production repository: only scanned, released builds, by their release tags"
+  local crane tags
+  crane=$(scripts/tools.sh path crane)
+  tags=$("$crane" ls "$IMAGE" | sort | tr '\n' ' ')
+  echo "$IMAGE: $tags"
+  if [[ " $tags " != *" v1.1.0 "* || " $tags " != *" v1.1 "* || " $tags " == *" v1.3.0 "* || " $tags " == *" v1.2.0-broken "* ]]; then
+    echo "demo: expected v1.1.0 and v1.1 in $IMAGE, and neither the blocked v1.3.0 nor the rolled-back v1.2.0-broken" >&2
+    exit 1
+  fi
+  echo "v1.1 -> $("$crane" digest "$IMAGE:v1.1")  (v1.1.0 $("$crane" digest "$IMAGE:v1.1.0"))"
+
   say "what users get now, through the active Service"
   local version
   version=$(curl -sS --max-time 5 "$PROXY/api/v1/namespaces/demo-production/services/demo-app-active:8080/proxy/version")
@@ -158,7 +177,8 @@ Slipway demo is up.
   status:      TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS bin/starter status --spec $SPEC
   the app:     curl $PROXY/api/v1/namespaces/demo-production/services/demo-app-active:8080/proxy/version
   kubectl:     KUBECONFIG=$KUBECONFIG kubectl get deploy,svc -n demo-production
-  images:      $(scripts/tools.sh path crane) ls $IMAGE
+  images:      $(scripts/tools.sh path crane) ls $IMAGE   (CI builds: $CI_IMAGE)
+  signing key: $DIR/keys/cosign.pub (cosign verify --key accepts the signatures; see docs/promotion.md)
   scan reports: $SLIPWAY_SCAN_REPORTS_DIR/demo-app/<version>/ (report.json, report.sarif, trivy.json, grype.json)
   logs:        $DIR/worker.log, $DIR/localpods.log
   stop it all: make down

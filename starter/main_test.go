@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,7 @@ func TestBadInputExitsTwoBeforeConnecting(t *testing.T) {
 		})}, []string{"container.replicas: unknown field"}},
 		{"bad type with line", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, func(s string) string {
 			return strings.Replace(s, "  port: 8080", "  port: eighty", 1)
-		})}, []string{"slipway.yaml:28: container.port: want an integer"}},
+		})}, []string{fmt.Sprintf("slipway.yaml:%d: container.port: want an integer", lineOf(t, demoSpec, "  port: 8080"))}},
 		{"image with tag", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, func(s string) string {
 			return strings.Replace(s, "/slipway/demo-app ", "/slipway/demo-app:latest ", 1)
 		})}, []string{"image.repository"}},
@@ -73,6 +74,20 @@ func TestBadInputExitsTwoBeforeConnecting(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lineOf is the 1-based number of the first line of file that equals line.
+func lineOf(t *testing.T, file, line string) int {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	for i, l := range strings.Split(string(data), "\n") {
+		if l == line {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line %q", file, line)
+	return 0
 }
 
 // withExpiredIgnore adds an ignore that expired in 2020 to the demo spec's scan section.

@@ -213,7 +213,9 @@ func TestLoadExample(t *testing.T) {
 			Staging:    Environment{Namespace: "demo-staging", Replicas: 1},
 			Production: Environment{Namespace: "demo-production", Replicas: 2},
 		},
-		Image: Image{Repository: "127.0.0.1:5001/slipway/demo-app", PullPolicy: "IfNotPresent", Tags: []string{TagSemver}},
+		Image: Image{Repository: "127.0.0.1:5001/slipway/demo-app", PullPolicy: "IfNotPresent", Source: "127.0.0.1:5001/ci/demo-app",
+			Tags:    []string{TagSemver, TagMajorMinor},
+			Signing: &Signing{Key: "env:SLIPWAY_DEMO_SIGNING_KEY", PublicKey: "env:SLIPWAY_DEMO_SIGNING_PUBLIC_KEY"}},
 		Scan: Scan{
 			Policy:  scan.Policy{FailOn: []scan.Severity{scan.SeverityCritical, scan.SeverityHigh}},
 			Timeout: Duration(10 * time.Minute),

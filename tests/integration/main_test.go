@@ -44,10 +44,6 @@ import (
 	"github.com/vektagraf/slipway/workflows"
 )
 
-// demoRepoInSpec is the repository examples/demo/slipway.yaml names (the demo's registry); tests put their
-// own registry's address in its place.
-const demoRepoInSpec = "127.0.0.1:5001/slipway/demo-app"
-
 // demoImage is the repository localpods runs the demo app for, in the test's registry; set by setup.
 var demoImage string
 

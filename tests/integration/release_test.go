@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/promote"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/internal/spec"
 	"github.com/vektagraf/slipway/workflows"
@@ -33,7 +35,8 @@ func appSpec(t *testing.T, prefix string) spec.Spec {
 	require.NoError(t, err)
 	s.Environments.Staging.Namespace = prefix + "-staging"
 	s.Environments.Production.Namespace = prefix + "-production"
-	s.Image.Repository = demoImage
+	// The tests push straight to the production repository (promote_test.go covers image.source and signing).
+	s.Image.Repository, s.Image.Source, s.Image.Signing = demoImage, "", nil
 	s.BlueGreen.ScaleDownDelay = spec.Duration(2 * time.Second)
 	s.Smoke.Interval = spec.Duration(500 * time.Millisecond)
 	for _, ns := range []string{s.Environments.Staging.Namespace, s.Environments.Production.Namespace} {
@@ -170,7 +173,16 @@ func TestReleaseFailingPreviewChecksRollsBack(t *testing.T) {
 		require.Equal(t, workflows.StateSucceeded, c.State, c.Name)
 		undone = append(undone, c.Name)
 	}
-	require.Equal(t, []string{"scale-down-blue", "restore-staging"}, undone)
+	require.Equal(t, []string{"scale-down-blue", "restore-staging", "restore-tags", "mark-rejected"}, undone)
+	// Without image.source, CI pushed the version tag itself: the release leaves CI's tag where it was and marks
+	// the digest rejected (with image.source, the production repository never gets the tag; see promote_test.go).
+	broken := pushDemo(t, "v1.2.0-broken")
+	require.Equal(t, broken, tagDigest(t, "v1.2.0-broken"))
+	ref, err := name.NewDigest(demoImage + "@" + broken)
+	require.NoError(t, err)
+	rejected, _, err := promote.IsRejected(context.Background(), ref)
+	require.NoError(t, err)
+	require.True(t, rejected, "the build is marked rejected in the registry")
 }
 
 func TestRollbackWorkflowReturnsToThePreviousColor(t *testing.T) {

@@ -52,7 +52,7 @@ func requireNoWorkflow(t *testing.T, app, ns string) {
 func TestStarterRefusesBadInputBeforeStartingAnything(t *testing.T) {
 	demo, err := os.ReadFile(filepath.Join(h.repo, "examples/demo/slipway.yaml"))
 	require.NoError(t, err)
-	base := strings.ReplaceAll(strings.ReplaceAll(string(demo), "demo-production", "badinput-production"), demoRepoInSpec, demoImage)
+	base := strings.NewReplacer("demo-production", "badinput-production", "127.0.0.1:5001/", h.registry+"/").Replace(string(demo))
 	write := func(content string) string {
 		p := filepath.Join(t.TempDir(), "slipway.yaml")
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
@@ -117,7 +117,7 @@ func TestSecondStartAttachesOrIsRefusedAndAbortRollsBack(t *testing.T) {
 	specFile := filepath.Join(t.TempDir(), "slipway.yaml")
 	demo, err := os.ReadFile(filepath.Join(h.repo, "examples/demo/slipway.yaml"))
 	require.NoError(t, err)
-	text := strings.NewReplacer("demo-production", prod, "demo-staging", s.Environments.Staging.Namespace, demoRepoInSpec, demoImage).Replace(string(demo))
+	text := strings.NewReplacer("demo-production", prod, "demo-staging", s.Environments.Staging.Namespace, "127.0.0.1:5001/", h.registry+"/").Replace(string(demo))
 	require.NoError(t, os.WriteFile(specFile, []byte(text), 0o644))
 	code, stdout, stderr := starter(t, "release", "--spec", specFile, "--version", "v1.1.0")
 	require.Equal(t, 0, code, stderr)

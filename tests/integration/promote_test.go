@@ -1,0 +1,129 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vektagraf/slipway/internal/imagebuild"
+	"github.com/vektagraf/slipway/internal/promote"
+	"github.com/vektagraf/slipway/internal/signing"
+	"github.com/vektagraf/slipway/internal/spec"
+	"github.com/vektagraf/slipway/workflows"
+)
+
+// writeKeys writes a fresh key pair into a temporary directory and returns file: references to them.
+func writeKeys(t *testing.T) (key, pub string) {
+	t.Helper()
+	priv, pubPEM, err := signing.GenerateKey()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cosign.key"), priv, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cosign.pub"), pubPEM, 0o644))
+	return "file:" + filepath.Join(dir, "cosign.key"), "file:" + filepath.Join(dir, "cosign.pub")
+}
+
+// pushToCI pushes the demo app's image for version to the CI repository (what a CI build does) and returns
+// its digest.
+func pushToCI(t *testing.T, ciRepo, version string) string {
+	t.Helper()
+	img, err := imagebuild.FromBinary(filepath.Join(h.bin, "demoapp"), imagebuild.Options{Version: version})
+	require.NoError(t, err)
+	d, err := imagebuild.Push(deadline(t, time.Minute), img, ciRepo+":"+version)
+	require.NoError(t, err)
+	return d
+}
+
+// tagDigest is what a tag in the production repository points at ("" when it does not exist).
+func tagDigest(t *testing.T, tag string) string {
+	t.Helper()
+	repo, err := name.NewRepository(demoImage)
+	require.NoError(t, err)
+	d, err := promote.TagDigest(context.Background(), repo, tag)
+	require.NoError(t, err)
+	if d == nil {
+		return ""
+	}
+	return d.String()
+}
+
+func TestReleasePromotesSignsAndVerifiesAndAFailureTakesItsTagsBack(t *testing.T) {
+	s := appSpec(t, "promote")
+	ciRepo := h.registry + "/ci/demo-app"
+	key, pub := writeKeys(t)
+	s.Image.Source = ciRepo
+	s.Image.Tags = []string{spec.TagSemver, spec.TagMajorMinor, spec.TagSHA}
+	s.Image.Signing = &spec.Signing{Key: key, PublicKey: pub}
+	const commit = "89abcdef0123456789abcdef0123456789abcdef"
+	ctx := deadline(t, 4*time.Minute)
+
+	// v3.1.0: built into the CI repository, scanned there, copied into production with its tags, signed.
+	d1 := pushToCI(t, ciRepo, "v3.1.0")
+	run, err := h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v3.1.0", Trigger: workflows.Trigger{Commit: commit, Actor: t.Name()}})
+	require.NoError(t, err)
+	var res workflows.ReleaseResult
+	require.NoError(t, h.releases.Follow(ctx, run, &res, nil))
+	recordHistory(t, run, "release-promoted-signed")
+	require.Equal(t, demoImage+":v3.1.0@"+d1, res.Image, "production runs the CI build's digest, from the production repository")
+	require.Equal(t, ciRepo+"@"+d1, res.Scan.Image, "the CI build is what was scanned")
+	require.Equal(t, res.Image, deploymentOf(t, s.Environments.Production.Namespace, "demo-app-blue").Image)
+	for _, tag := range []string{"v3.1.0", "v3.1", "sha-89abcde"} {
+		require.Equal(t, d1, tagDigest(t, tag), tag)
+	}
+
+	// The signature is cosign's format (tests/cosign runs the real CLI on it): it verifies with the right key
+	// only, and only for this digest.
+	pushed, err := name.NewDigest(demoImage + "@" + d1)
+	require.NoError(t, err)
+	pubKey, err := signing.LoadPublicKey(pub)
+	require.NoError(t, err)
+	_, err = signing.Verify(ctx, pushed, pubKey)
+	require.NoError(t, err)
+	_, otherPub := writeKeys(t)
+	otherKey, err := signing.LoadPublicKey(otherPub)
+	require.NoError(t, err)
+	_, err = signing.Verify(ctx, pushed, otherKey)
+	require.ErrorIs(t, err, signing.ErrBadSignature)
+	unsigned, err := name.NewDigest(ciRepo + "@" + d1)
+	require.NoError(t, err)
+	_, err = signing.Verify(ctx, unsigned, pubKey)
+	require.ErrorIs(t, err, signing.ErrUnsigned)
+
+	// v3.1.1 fails after its push (the worker cannot read the signing key): v3.1 goes back to v3.1.0's digest,
+	// v3.1.1 and its sha tag are removed, the digest is marked rejected, and nothing was deployed.
+	d2 := pushToCI(t, ciRepo, "v3.1.1")
+	bad := s
+	bad.Image.Signing = &spec.Signing{Key: "env:SLIPWAY_IT_KEY_THAT_IS_NOT_SET", PublicKey: pub}
+	const commit2 = "fedcba9876543210fedcba9876543210fedcba98"
+	run, err = h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: bad, Version: "v3.1.1", Trigger: workflows.Trigger{Commit: commit2, Actor: t.Name()}})
+	require.NoError(t, err)
+	err = h.releases.Follow(ctx, run, &res, nil)
+	recordHistory(t, run, "release-sign-fails-tags-restored")
+	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Contains(t, err.Error(), "stage sign failed")
+	require.Contains(t, err.Error(), "[SigningKey]")
+	require.Equal(t, d1, tagDigest(t, "v3.1"), "the moving tag is back on the last good release")
+	require.Empty(t, tagDigest(t, "v3.1.1"), "no semver tag on the rejected build")
+	require.Empty(t, tagDigest(t, "sha-fedcba9"))
+	rejectedRef, err := name.NewDigest(demoImage + "@" + d2)
+	require.NoError(t, err)
+	rejected, reason, err := promote.IsRejected(ctx, rejectedRef)
+	require.NoError(t, err)
+	require.True(t, rejected)
+	require.Contains(t, reason, "release v3.1.1 of demo-app failed")
+	require.Equal(t, d1, tagDigest(t, "v3.1.0"))
+	require.Equal(t, demoImage+":v3.1.0@"+d1, deploymentOf(t, s.Environments.Production.Namespace, "demo-app-blue").Image,
+		"production still runs v3.1.0")
+
+	// The registry holds what the tags say: the rejected digest is still there (by digest), untagged.
+	_, err = remote.Head(rejectedRef)
+	require.NoError(t, err)
+}
