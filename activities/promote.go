@@ -340,3 +340,45 @@ func parseRepository(field, repo string) (name.Repository, error) {
 	}
 	return r, nil
 }
+
+// ReadTagsInput names tags to read in a repository.
+type ReadTagsInput struct {
+	Repository string   `json:"repository"`
+	Tags       []string `json:"tags,omitempty"`
+}
+
+// ReadTagsResult holds, for each tag in the input's order, the digest it points at now ("" when it does not
+// exist), in TagChange's Previous.
+type ReadTagsResult struct {
+	Tags []TagChange `json:"tags,omitempty"`
+}
+
+// ReadTags reads where the release tags point before the push stage moves them. The workflow registers the
+// push stage's compensation with this list before PushImage runs, so a push that fails halfway (some tags
+// moved, then an error) still has its tags put back; PushImage's own result replaces the list when it
+// succeeds. It only reads.
+//
+// Errors: a malformed input is ErrInvalidInput; refused credentials ErrRegistryUnauthorized or ErrForbidden;
+// other registry errors are retried.
+func (r *Registry) ReadTags(ctx context.Context, in ReadTagsInput) (ReadTagsResult, error) {
+	repo, err := parseRepository("ReadTags: repository", in.Repository)
+	if err != nil {
+		return ReadTagsResult{}, err
+	}
+	var res ReadTagsResult
+	for i, tag := range in.Tags {
+		if !promote.ValidTag(tag) {
+			return ReadTagsResult{}, invalidInput("ReadTags: tags[%d] %q is not a valid tag", i, tag)
+		}
+		cur, err := promote.TagDigest(ctx, repo, tag, r.options(ctx)...)
+		if err != nil {
+			return ReadTagsResult{}, classifyRegistry("ReadTags: read tag "+tag, err)
+		}
+		change := TagChange{Tag: tag}
+		if cur != nil {
+			change.Previous = cur.String()
+		}
+		res.Tags = append(res.Tags, change)
+	}
+	return res, nil
+}

@@ -388,3 +388,17 @@ func TestMarkRejectedErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestReadTagsReportsWhereTagsPointNow(t *testing.T) {
+	tr := newTestRegistry(t)
+	d := tr.push(t, "team/app:v1.0")
+	var r Registry
+	res, err := r.ReadTags(context.Background(), ReadTagsInput{Repository: tr.host + "/team/app", Tags: []string{"v1.0", "v1.1"}})
+	require.NoError(t, err)
+	require.Equal(t, []TagChange{{Tag: "v1.0", Previous: d.String()}, {Tag: "v1.1"}}, res.Tags)
+
+	_, err = r.ReadTags(context.Background(), ReadTagsInput{Repository: tr.host + "/team/app", Tags: []string{"bad tag"}})
+	appErr, ok := err.(*temporal.ApplicationError)
+	require.True(t, ok, "%T: %v", err, err)
+	require.Equal(t, ErrInvalidInput, appErr.Type())
+}

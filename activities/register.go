@@ -25,6 +25,7 @@ func Register(r worker.ActivityRegistry, s Set) {
 	for name, fn := range map[string]any{
 		"ResolveImage": s.Registry.ResolveImage, "PushImage": s.Registry.PushImage, "RestoreTags": s.Registry.RestoreTags,
 		"MarkRejected": s.Registry.MarkRejected, "SignImage": s.Registry.SignImage, "VerifyImage": s.Registry.VerifyImage,
+		"CheckSigningKeys": s.Registry.CheckSigningKeys, "ReadTags": s.Registry.ReadTags,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

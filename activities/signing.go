@@ -2,7 +2,11 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
+	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"go.temporal.io/sdk/temporal"
@@ -124,4 +128,44 @@ func classifySigning(what string, err error) error {
 		return temporal.NewNonRetryableApplicationError(msg+"; check that the public key is the signing key's", ErrBadSignature, nil)
 	}
 	return classifyRegistry(what, err)
+}
+
+// CheckSigningKeysInput names the key pair a release signs and verifies with.
+type CheckSigningKeysInput struct {
+	Key       string `json:"key"`
+	PublicKey string `json:"publicKey"`
+}
+
+// CheckSigningKeysResult identifies the checked key without revealing it.
+type CheckSigningKeysResult struct {
+	// KeyID is "sha256:" and the hex SHA-256 of the public key's PKIX encoding.
+	KeyID string `json:"keyID"`
+}
+
+// CheckSigningKeys reads both keys the spec names and checks that the public key is the private key's. A
+// release calls it before its push stage, so a missing key or a mismatched pair stops the release before
+// anything is pushed, tagged or deployed, instead of after the push (sign) or after the signature (verify).
+//
+// Errors: a missing, unreadable or invalid key, or a public key that is not the private key's, is a
+// non-retryable ErrSigningKey. No key material appears in errors or in the result.
+func (r *Registry) CheckSigningKeys(_ context.Context, in CheckSigningKeysInput) (CheckSigningKeysResult, error) {
+	key, err := signing.LoadPrivateKey(in.Key)
+	if err != nil {
+		return CheckSigningKeysResult{}, classifySigning("image.signing.key", err)
+	}
+	pub, err := signing.LoadPublicKey(in.PublicKey)
+	if err != nil {
+		return CheckSigningKeysResult{}, classifySigning("image.signing.publicKey", err)
+	}
+	if !key.PublicKey.Equal(pub) {
+		return CheckSigningKeysResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"image.signing.publicKey (%s) is not the public key of image.signing.key (%s): deploys would refuse every signature; name the pair's public key",
+			in.PublicKey, in.Key), ErrSigningKey, nil)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return CheckSigningKeysResult{}, temporal.NewNonRetryableApplicationError("image.signing.publicKey: "+err.Error(), ErrSigningKey, nil)
+	}
+	sum := sha256.Sum256(der)
+	return CheckSigningKeysResult{KeyID: "sha256:" + hex.EncodeToString(sum[:])}, nil
 }

@@ -170,3 +170,21 @@ func requireNoPEM(t *testing.T, msg string, pemData []byte) {
 		}
 	}
 }
+
+func TestCheckSigningKeys(t *testing.T) {
+	key, pub, privPEM := keyPair(t)
+	_, otherPub, _ := keyPair(t)
+	var r Registry
+	res, err := r.CheckSigningKeys(context.Background(), CheckSigningKeysInput{Key: key, PublicKey: pub})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(res.KeyID, "sha256:"), res.KeyID)
+
+	_, err = r.CheckSigningKeys(context.Background(), CheckSigningKeysInput{Key: key, PublicKey: otherPub})
+	requireAppError(t, err, ErrSigningKey, "is not the public key of image.signing.key")
+	_, err = r.CheckSigningKeys(context.Background(), CheckSigningKeysInput{Key: "file:/nonexistent/cosign.key", PublicKey: pub})
+	requireAppError(t, err, ErrSigningKey, "image.signing.key")
+	t.Setenv("SLIPWAY_TEST_EMPTY_KEY", "")
+	_, err = r.CheckSigningKeys(context.Background(), CheckSigningKeysInput{Key: "env:SLIPWAY_TEST_EMPTY_KEY", PublicKey: pub})
+	requireAppError(t, err, ErrSigningKey, "SLIPWAY_TEST_EMPTY_KEY")
+	require.NotContains(t, err.Error(), string(privPEM[30:60]), "no key material in errors")
+}

@@ -1,6 +1,6 @@
 // Command starter is what CI and people call to drive releases:
 //
-//	starter release  --spec deploy/slipway.yaml --version v1.2.3 [--wait]
+//	starter release  --spec deploy/slipway.yaml --version v1.2.3 [--wait] [--image-layout DIR | --image-tarball FILE]
 //	starter status   --spec deploy/slipway.yaml
 //	starter abort    --spec deploy/slipway.yaml --reason "wrong build"
 //	starter rollback --spec deploy/slipway.yaml --reason "latency regression" [--wait]
@@ -25,10 +25,12 @@ import (
 	"syscall"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/internal/config"
+	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/internal/spec"
 	"github.com/vektagraf/slipway/workflows"
@@ -186,7 +188,10 @@ func (c *command) release(ctx context.Context, args []string) int {
 	wait := fs.Bool("wait", false, "stream stage progress and exit with the release's outcome")
 	commit := fs.String("commit", "", "source commit (default $GITHUB_SHA)")
 	branch := fs.String("branch", "", "source branch, for the \"branch\" release tag (default $GITHUB_REF_NAME on a branch build)")
+	layoutDir := fs.String("image-layout", "", "an OCI image layout holding the build: pushed to image.source (or image.repository) as :VERSION before the release starts")
+	tarballPath := fs.String("image-tarball", "", "a `docker save` tarball holding the build: pushed like --image-layout")
 	var in workflows.ReleaseInput
+	var upload v1.Image
 	_, rc, done, code := c.prepare(args, func(s *spec.Spec) error {
 		if *version == "" {
 			return errors.New("--version: required (for example --version v1.2.3)")
@@ -198,12 +203,37 @@ func (c *command) release(ctx context.Context, args []string) int {
 		if *branch != "" {
 			in.Trigger.Branch = *branch
 		}
-		return releases.PrepareRelease(&in)
+		if err := releases.PrepareRelease(&in); err != nil {
+			return err
+		}
+		var err error
+		switch {
+		case *layoutDir != "" && *tarballPath != "":
+			return errors.New("--image-layout and --image-tarball: give at most one")
+		case *layoutDir != "":
+			if upload, err = imagebuild.LoadLayout(*layoutDir); err != nil {
+				return fmt.Errorf("--image-layout: %w", err)
+			}
+		case *tarballPath != "":
+			if upload, err = imagebuild.LoadTarball(*tarballPath); err != nil {
+				return fmt.Errorf("--image-tarball: %w", err)
+			}
+		}
+		return nil
 	})
 	if code != exitOK {
 		return code
 	}
 	defer done()
+	if upload != nil {
+		repo := cmp.Or(in.Spec.Image.Source, in.Spec.Image.Repository)
+		ref := repo + ":" + in.Version
+		digest, err := imagebuild.Push(ctx, upload, ref)
+		if err != nil {
+			return c.fail(exitError, "push the build to %s: %v\nnothing was started", ref, err)
+		}
+		fmt.Fprintf(c.stdout, "pushed %s@%s\n", ref, digest)
+	}
 	run, err := rc.StartRelease(ctx, in)
 	if code := c.startError(err); code != exitOK {
 		return code

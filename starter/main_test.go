@@ -62,6 +62,10 @@ func TestBadInputExitsTwoBeforeConnecting(t *testing.T) {
 		})}, []string{"image.repository"}},
 		{"expired ignore", []string{"release", "--version", "v1.0.0", "--spec", writeSpec(t, withExpiredIgnore)},
 			[]string{"scan.ignore[0]: CVE-2099-0001 expired on 2020-01-01; remove it or extend it with a new reason", "nothing was started"}},
+		{"image layout missing", []string{"release", "--spec", demoSpec, "--version", "v1.0.0", "--image-layout", "/nonexistent/oci"},
+			[]string{"--image-layout: image layout /nonexistent/oci", "nothing was started"}},
+		{"layout and tarball", []string{"release", "--spec", demoSpec, "--version", "v1.0.0", "--image-layout", "a", "--image-tarball", "b"},
+			[]string{"give at most one"}},
 		{"abort without reason", []string{"abort", "--spec", writeSpec(t, same)}, []string{"--reason: required"}},
 		{"stray argument", []string{"status", "--spec", demoSpec, "extra"}, []string{`unexpected argument "extra"`}},
 	}

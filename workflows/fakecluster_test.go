@@ -33,9 +33,10 @@ type fakeCluster struct {
 	// scanBlocks makes Scan wait until its activity is cancelled, like a long scan.
 	scanBlocks bool
 	// regTags maps repository:tag to a digest, rejected image to reason, signed the images signed.
-	regTags  map[string]string
-	rejected map[string]string
-	signed   map[string]bool
+	regTags      map[string]string
+	rejected     map[string]string
+	signed       map[string]bool
+	pushedImages map[string]bool
 }
 
 type fakeDeployment struct {
@@ -45,7 +46,8 @@ type fakeDeployment struct {
 
 func newFakeCluster() *fakeCluster {
 	return &fakeCluster{deployments: map[string]*fakeDeployment{}, services: map[string]string{}, owners: map[string]string{},
-		fail: map[string][]error{}, regTags: map[string]string{}, rejected: map[string]string{}, signed: map[string]bool{}}
+		fail: map[string][]error{}, regTags: map[string]string{}, rejected: map[string]string{}, signed: map[string]bool{},
+		pushedImages: map[string]bool{}}
 }
 
 // registerActivities registers the workflows' activities; it must precede every OnActivity call.
@@ -73,7 +75,23 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(registry.RestoreTags, mockAny, mockAny).Return(f.RestoreTags).Maybe()
 	env.OnActivity(registry.MarkRejected, mockAny, mockAny).Return(f.MarkRejected).Maybe()
 	env.OnActivity(registry.SignImage, mockAny, mockAny).Return(f.SignImage).Maybe()
+	env.OnActivity(registry.CheckSigningKeys, mockAny, mockAny).Return(f.CheckSigningKeys).Maybe()
+	env.OnActivity(registry.ReadTags, mockAny, mockAny).Return(f.ReadTags).Maybe()
 	env.OnActivity(registry.VerifyImage, mockAny, mockAny).Return(f.VerifyImage).Maybe()
+}
+
+// ReadTags reports where the tags point now.
+func (f *fakeCluster) ReadTags(_ context.Context, in activities.ReadTagsInput) (activities.ReadTagsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("ReadTags", in.Repository); err != nil {
+		return activities.ReadTagsResult{}, err
+	}
+	var res activities.ReadTagsResult
+	for _, tag := range in.Tags {
+		res.Tags = append(res.Tags, activities.TagChange{Tag: tag, Previous: f.regTags[in.Repository+":"+tag]})
+	}
+	return res, nil
 }
 
 // PushImage "copies" the source digest into the repository and moves the tags, remembering where each
@@ -86,10 +104,14 @@ func (f *fakeCluster) PushImage(_ context.Context, in activities.PushImageInput)
 	}
 	_, digest, _ := strings.Cut(in.Source, "@")
 	res := activities.PushImageResult{Image: in.Repository + "@" + digest, Digest: digest}
+	f.pushedImages[res.Image] = true
 	for _, tag := range in.Tags {
 		key := in.Repository + ":" + tag
 		res.Tags = append(res.Tags, activities.TagChange{Tag: tag, Previous: f.regTags[key]})
 		f.regTags[key] = digest
+		if err := f.record("SetTag", key); err != nil {
+			return activities.PushImageResult{}, err // a push that fails halfway: earlier tags are moved
+		}
 	}
 	return res, nil
 }
@@ -125,8 +147,21 @@ func (f *fakeCluster) MarkRejected(_ context.Context, in activities.MarkRejected
 	if err := f.record("MarkRejected", in.Image); err != nil {
 		return activities.MarkRejectedResult{}, err
 	}
+	if !f.pushedImages[in.Image] {
+		return activities.MarkRejectedResult{}, temporal.NewNonRetryableApplicationError("no "+in.Image, activities.ErrImageNotFound, nil)
+	}
 	f.rejected[in.Image] = in.Reason
 	return activities.MarkRejectedResult{Marker: in.Image + ".rejected"}, nil
+}
+
+// CheckSigningKeys accepts any pair; failures are injected under "CheckSigningKeys <key>".
+func (f *fakeCluster) CheckSigningKeys(_ context.Context, in activities.CheckSigningKeysInput) (activities.CheckSigningKeysResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("CheckSigningKeys", in.Key); err != nil {
+		return activities.CheckSigningKeysResult{}, err
+	}
+	return activities.CheckSigningKeysResult{KeyID: "sha256:fake"}, nil
 }
 
 func (f *fakeCluster) SignImage(_ context.Context, in activities.SignImageInput) (activities.SignImageResult, error) {

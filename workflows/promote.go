@@ -13,28 +13,53 @@ import (
 // signature check before each deploy. Releases recorded before it replay without them.
 const promoteChange = "promote"
 
-// push copies the scanned digest into the production repository and puts the release tags on it. Its
-// compensations, registered right after, put every tag back where it was (or remove it) and mark the digest
-// rejected, so no semver tag points at a build that failed its release.
+// push checks the signing keys, copies the scanned digest into the production repository and puts the
+// release tags on it. Its compensations, registered just before the push (with where the tags pointed), put
+// every tag back where it was (or remove it) and mark the digest rejected, so no semver tag points at a build
+// that failed its release, even when the push itself failed halfway.
 func (r *release) push(ctx workflow.Context) (string, error) {
 	s := r.in.Spec
-	in := activities.PushImageInput{Source: r.scanned, Repository: s.Image.Repository, Tags: r.tags}
-	var res activities.PushImageResult
-	if err := workflow.ExecuteActivity(withPush(ctx), registry.PushImage, in).Get(ctx, &res); err != nil {
+	if sg := s.Image.Signing; sg != nil {
+		// A missing key or a mismatched pair would otherwise only show after the push (sign) or after the
+		// signature (verify); checked first, it stops the release before anything is written.
+		if err := workflow.ExecuteActivity(withShortActivity(ctx), registry.CheckSigningKeys,
+			activities.CheckSigningKeysInput{Key: sg.Key, PublicKey: sg.PublicKey}).Get(ctx, nil); err != nil {
+			return "", err
+		}
+	}
+	// Where the tags point now, so the compensations can be registered before the push: a push that fails
+	// halfway (some tags moved) is undone too. PushImage's result replaces the list when it succeeds.
+	var before activities.ReadTagsResult
+	if err := workflow.ExecuteActivity(withShortActivity(ctx), registry.ReadTags,
+		activities.ReadTagsInput{Repository: s.Image.Repository, Tags: r.tags}).Get(ctx, &before); err != nil {
 		return "", err
 	}
+	_, digest, _ := strings.Cut(r.scanned, "@")
+	image := s.Image.Repository + "@" + digest
+	changes := before.Tags
 	reason := fmt.Sprintf("release %s of %s failed", r.in.Version, s.App.Name)
 	r.saga.add(StagePush, "mark-rejected", func(c workflow.Context) error {
 		if a := r.t.status.Abort; a != nil {
 			reason = fmt.Sprintf("release %s of %s aborted by %s: %s", r.in.Version, s.App.Name, a.By, a.Reason)
 		}
-		return workflow.ExecuteActivity(withShortActivity(c), registry.MarkRejected,
-			activities.MarkRejectedInput{Image: res.Image, Reason: reason}).Get(c, nil)
+		err := workflow.ExecuteActivity(withShortActivity(c), registry.MarkRejected,
+			activities.MarkRejectedInput{Image: image, Reason: reason}).Get(c, nil)
+		if activities.ErrorType(err) == activities.ErrImageNotFound {
+			return nil // the push never copied it: nothing in the repository to mark
+		}
+		return err
 	})
 	r.saga.add(StagePush, "restore-tags", func(c workflow.Context) error {
 		return workflow.ExecuteActivity(withShortActivity(c), registry.RestoreTags,
-			activities.RestoreTagsInput{Repository: s.Image.Repository, Digest: res.Digest, Tags: res.Tags}).Get(c, nil)
+			activities.RestoreTagsInput{Repository: s.Image.Repository, Digest: digest, Tags: changes}).Get(c, nil)
 	})
+
+	in := activities.PushImageInput{Source: r.scanned, Repository: s.Image.Repository, Tags: r.tags}
+	var res activities.PushImageResult
+	if err := workflow.ExecuteActivity(withPush(ctx), registry.PushImage, in).Get(ctx, &res); err != nil {
+		return "", err
+	}
+	changes = res.Tags
 	r.pushed = res.Image
 	r.image = s.Image.Repository + ":" + r.in.Version + "@" + res.Digest
 	r.t.status.Image = r.image
@@ -80,5 +105,7 @@ func withPush(ctx workflow.Context) workflow.Context {
 		StartToCloseTimeout: scanHeartbeat * 20,
 		HeartbeatTimeout:    scanHeartbeat,
 		RetryPolicy:         retryPolicy(5),
+		// An abort waits for a push in flight, so restore-tags never runs while tags are still moving.
+		WaitForCancellation: true,
 	})
 }

@@ -36,9 +36,10 @@ func TestReleasePromotesTheScannedDigestSignsItAndVerifiesBeforeEachDeploy(t *te
 	digest := fakeDigest(ciRepo + ":v1.1.0")
 	pushed := prodRepo + "@" + digest
 	require.Equal(t, []string{
-		"ResolveImage " + ciRepo + ":v1.1.0", "Scan " + ciRepo + "@" + digest, "PushImage " + prodRepo, "SignImage " + pushed,
-		"VerifyImage " + pushed,
-	}, h.fc.callsOf("")[:5], "the CI build is scanned, then copied, tagged and signed; the signature is checked before staging")
+		"ResolveImage " + ciRepo + ":v1.1.0", "Scan " + ciRepo + "@" + digest, "CheckSigningKeys env:SLIPWAY_SIGNING_KEY",
+		"ReadTags " + prodRepo, "PushImage " + prodRepo, "SetTag " + prodRepo + ":v1.1.0", "SetTag " + prodRepo + ":v1.1",
+		"SetTag " + prodRepo + ":sha-0123456", "SignImage " + pushed, "VerifyImage " + pushed,
+	}, h.fc.callsOf("")[:10], "the CI build is scanned, then copied, tagged and signed; the signature is checked before staging")
 	var verified []int
 	for i, c := range h.fc.callsOf("") {
 		if c == "VerifyImage "+pushed {
@@ -98,6 +99,50 @@ func TestUnsignedImageIsNeverDeployed(t *testing.T) {
 	require.Empty(t, h.fc.callsOf("ApplyDeployment"), "nothing deployed")
 	requireRolledBack(t, h)
 	require.Contains(t, h.fc.rejected, pushed)
+}
+
+func TestMismatchedSigningKeysStopTheReleaseBeforeThePush(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.fc.failNext("CheckSigningKeys", "env:SLIPWAY_SIGNING_KEY",
+		temporal.NewNonRetryableApplicationError("image.signing.publicKey is not the public key of image.signing.key", activities.ErrSigningKey, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrRolledBack, errType(err))
+	require.Contains(t, err.Error(), "stage push failed")
+	require.Empty(t, h.fc.callsOf("PushImage"), "nothing pushed or tagged")
+	require.Empty(t, h.fc.regTags)
+	require.Empty(t, h.status(t).Compensations, "nothing to undo")
+}
+
+func TestPushFailingHalfwayPutsBackTheTagsItMoved(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.fc.regTags[prodRepo+":v1.1"] = "sha256:old"
+	// The second tag's write fails for good: v1.1.0 is already moved, v1.1 is not.
+	h.fc.failNext("SetTag", prodRepo+":v1.1", temporal.NewNonRetryableApplicationError("denied", activities.ErrForbidden, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrRolledBack, errType(err))
+	require.Contains(t, err.Error(), "stage push failed")
+	_, ok := h.fc.regTags[prodRepo+":v1.1.0"]
+	require.False(t, ok, "the tag the failed push created is gone")
+	require.Equal(t, "sha256:old", h.fc.regTags[prodRepo+":v1.1"])
+	require.Empty(t, h.fc.callsOf("ApplyDeployment"))
+	pushed := prodRepo + "@" + fakeDigest(ciRepo+":v1.1.0")
+	require.Contains(t, h.fc.rejected, pushed, "the copied digest is marked rejected")
+}
+
+func TestPushThatNeverCopiedHasNothingToMark(t *testing.T) {
+	h := newHarness(t)
+	h.fc.failNext("PushImage", prodRepo, temporal.NewNonRetryableApplicationError("no such source", activities.ErrImageNotFound, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
+	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	st := h.status(t)
+	for _, c := range st.Compensations {
+		require.Equal(t, StateSucceeded, c.State, c.Name)
+	}
+	require.Empty(t, h.fc.rejected)
 }
 
 func TestReleaseWithoutSigningSkipsSignAndVerify(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,19 +98,32 @@ func TestReleasePromotesSignsAndVerifiesAndAFailureTakesItsTagsBack(t *testing.T
 	_, err = signing.Verify(ctx, unsigned, pubKey)
 	require.ErrorIs(t, err, signing.ErrUnsigned)
 
-	// v3.1.1 fails after its push (the worker cannot read the signing key): v3.1 goes back to v3.1.0's digest,
-	// v3.1.1 and its sha tag are removed, the digest is marked rejected, and nothing was deployed.
+	// v3.1.1 with a signing key the worker cannot read: refused at the start of push, before anything is
+	// written to the production repository.
 	d2 := pushToCI(t, ciRepo, "v3.1.1")
-	bad := s
-	bad.Image.Signing = &spec.Signing{Key: "env:SLIPWAY_IT_KEY_THAT_IS_NOT_SET", PublicKey: pub}
 	const commit2 = "fedcba9876543210fedcba9876543210fedcba98"
-	run, err = h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: bad, Version: "v3.1.1", Trigger: workflows.Trigger{Commit: commit2, Actor: t.Name()}})
+	noKey := s
+	noKey.Image.Signing = &spec.Signing{Key: "env:SLIPWAY_IT_KEY_THAT_IS_NOT_SET", PublicKey: pub}
+	run, err = h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: noKey, Version: "v3.1.1", Trigger: workflows.Trigger{Commit: commit2, Actor: t.Name()}})
 	require.NoError(t, err)
 	err = h.releases.Follow(ctx, run, &res, nil)
-	recordHistory(t, run, "release-sign-fails-tags-restored")
 	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
-	require.Contains(t, err.Error(), "stage sign failed")
+	require.Contains(t, err.Error(), "stage push failed")
 	require.Contains(t, err.Error(), "[SigningKey]")
+	require.Empty(t, tagDigest(t, "v3.1.1"), "nothing pushed")
+	require.Equal(t, d1, tagDigest(t, "v3.1"))
+
+	// v3.1.1 again, failing after its push (its staging smoke check cannot pass): v3.1 goes back to v3.1.0's
+	// digest, v3.1.1 and its sha tag are removed, the digest is marked rejected, production is untouched.
+	failing := s
+	failing.Smoke.Checks = []spec.Check{{Name: "missing page", Path: "/does-not-exist", ExpectStatus: 200}}
+	failing.Smoke.Attempts = 2
+	run, err = h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: failing, Version: "v3.1.1", Trigger: workflows.Trigger{Commit: commit2, Actor: t.Name()}})
+	require.NoError(t, err)
+	err = h.releases.Follow(ctx, run, &res, nil)
+	recordHistory(t, run, "release-fails-after-push-tags-restored")
+	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Contains(t, err.Error(), "stage staging-smoke failed")
 	require.Equal(t, d1, tagDigest(t, "v3.1"), "the moving tag is back on the last good release")
 	require.Empty(t, tagDigest(t, "v3.1.1"), "no semver tag on the rejected build")
 	require.Empty(t, tagDigest(t, "sha-fedcba9"))
@@ -126,4 +140,26 @@ func TestReleasePromotesSignsAndVerifiesAndAFailureTakesItsTagsBack(t *testing.T
 	// The registry holds what the tags say: the rejected digest is still there (by digest), untagged.
 	_, err = remote.Head(rejectedRef)
 	require.NoError(t, err)
+
+	// v3.2.0 from a build that never went to a registry: the starter pushes the OCI layout to image.source as
+	// :v3.2.0, then the release scans, promotes and signs it like any other.
+	img, err := imagebuild.FromBinary(filepath.Join(h.bin, "demoapp"), imagebuild.Options{Version: "v3.2.0"})
+	require.NoError(t, err)
+	layoutDir := filepath.Join(t.TempDir(), "oci")
+	d3, err := imagebuild.WriteLayout(img, layoutDir)
+	require.NoError(t, err)
+	demo, err := os.ReadFile(filepath.Join(h.repo, "examples/demo/slipway.yaml"))
+	require.NoError(t, err)
+	specFile := filepath.Join(t.TempDir(), "slipway.yaml")
+	require.NoError(t, os.WriteFile(specFile, []byte(strings.NewReplacer(
+		"demo-production", s.Environments.Production.Namespace, "demo-staging", s.Environments.Staging.Namespace,
+		"127.0.0.1:5001/", h.registry+"/", "env:SLIPWAY_DEMO_SIGNING_KEY", key, "env:SLIPWAY_DEMO_SIGNING_PUBLIC_KEY", pub,
+	).Replace(string(demo))), 0o644))
+	code, stdout, stderr := starter(t, "release", "--spec", specFile, "--version", "v3.2.0", "--commit", commit,
+		"--image-layout", layoutDir, "--wait", "--timeout", "2m")
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	require.Contains(t, stdout, "pushed "+ciRepo+":v3.2.0@"+d3)
+	require.Contains(t, stdout, "released v3.2.0 of demo-app")
+	require.Equal(t, d3, tagDigest(t, "v3.2.0"))
+	require.Equal(t, d3, tagDigest(t, "v3.2"))
 }

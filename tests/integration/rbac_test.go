@@ -132,7 +132,7 @@ func TestWorkerWithoutPermissionFailsFastAsForbidden(t *testing.T) {
 			require.Equal(t, int32(1), a.GetAttempt())
 		}
 	}
-	require.Equal(t, []string{"ResolveImage", "Scan", "PushImage", "DescribeDeployment", "RestoreTags", "MarkRejected"}, started,
+	require.Equal(t, []string{"ResolveImage", "Scan", "ReadTags", "PushImage", "DescribeDeployment", "RestoreTags", "MarkRejected"}, started,
 		"the release stopped at its first Kubernetes call (after the image was pinned, scanned and pushed), then took its tag back")
 
 	st, err := rc.Status(ctx, run.ID, run.RunID)

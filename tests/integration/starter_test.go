@@ -29,7 +29,8 @@ func starter(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(h.bin, "starter"), args...)
-	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+h.hostPort, "SLIPWAY_WEB_UI=http://127.0.0.1:8233")
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+h.hostPort, "SLIPWAY_WEB_UI=http://127.0.0.1:8233",
+		"SLIPWAY_TASK_QUEUE="+inProcessQueue)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
