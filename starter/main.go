@@ -447,6 +447,8 @@ func (c *command) abort(ctx context.Context, args []string) int {
 func (c *command) input(args []string) int {
 	fs := c.flags()
 	version := fs.String("version", "", "version to release")
+	commit := fs.String("commit", "", "source commit (default $GITHUB_SHA)")
+	branch := fs.String("branch", "", "source branch (default $GITHUB_REF_NAME on a branch build)")
 	if !c.parse(args) {
 		return exitUsage
 	}
@@ -455,6 +457,8 @@ func (c *command) input(args []string) int {
 		return code
 	}
 	in := workflows.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
+	in.Trigger.Commit = cmp.Or(*commit, in.Trigger.Commit)
+	in.Trigger.Branch = cmp.Or(*branch, in.Trigger.Branch)
 	if err := releases.PrepareRelease(&in); err != nil {
 		return c.fail(exitUsage, "%v", err)
 	}
