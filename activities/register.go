@@ -16,6 +16,8 @@ type Set struct {
 	Prober     *Prober
 	Registry   *Registry
 	Scanners   *Scanners
+	// Notifications posts to Slack; nil registers one with no credentials, which sends nothing.
+	Notifications *Notifications
 }
 
 // Register registers every activity once, each under its method name (the names workflows call them by).
@@ -30,6 +32,12 @@ func Register(r worker.ActivityRegistry, s Set) {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
 	r.RegisterActivityWithOptions(s.Scanners.Scan, activity.RegisterOptions{Name: "Scan"})
+	n := s.Notifications
+	if n == nil {
+		n = &Notifications{}
+	}
+	r.RegisterActivityWithOptions(n.Notify, activity.RegisterOptions{Name: "Notify"})
+	r.RegisterActivityWithOptions(n.UpdateNotification, activity.RegisterOptions{Name: "UpdateNotification"})
 }
 
 // NewProber builds the Prober the worker's configuration asks for: through the API server's service proxy

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/config"
+	"github.com/vektagraf/slipway/internal/notify"
 	"github.com/vektagraf/slipway/workflows"
 )
 
@@ -68,11 +69,17 @@ func run() error {
 
 	w := worker.New(c, *taskQueue, worker.Options{DisableRegistrationAliasing: true})
 	workflows.Register(w)
-	activities.Register(w, activities.Set{Kubernetes: &activities.Kubernetes{Client: cs}, Prober: prober, Registry: reg, Scanners: scanners})
+	slackCfg, err := notify.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	notifications := &activities.Notifications{Config: slackCfg, WebUI: os.Getenv("SLIPWAY_WEB_UI")}
+	activities.Register(w, activities.Set{Kubernetes: &activities.Kubernetes{Client: cs}, Prober: prober, Registry: reg,
+		Scanners: scanners, Notifications: notifications})
 	logger.Info("worker started", "temporal", tcfg.Address, "namespace", tcfg.Namespace, "taskQueue", *taskQueue,
 		"cluster", restCfg.Host, "probeMode", *probeMode, "trivy", scanners.TrivyPath, "grype", scanners.GrypePath,
 		"trivyCacheDir", scanners.TrivyCacheDir, "grypeDBDir", scanners.GrypeDBDir, "scanCacheDir", scanners.CacheDir,
-		"scanReportsDir", scanners.ReportsDir)
+		"scanReportsDir", scanners.ReportsDir, "slack", slackCfg.Backend())
 	return w.Run(worker.InterruptCh())
 }
 
