@@ -20,6 +20,15 @@ const (
 	QueryStatus = "status"
 	// SignalAbort carries an AbortRequest; the release stops at the next safe point and rolls back.
 	SignalAbort = "abort"
+	// UpdateApprove and UpdateReject carry an ApprovalRequest; their validator refuses a decision in the
+	// wrong stage, from someone not in approval.approvers, or a self-approval the spec forbids, so a refused
+	// decision never enters history. The result is the ApprovalDecision.
+	UpdateApprove = "approve"
+	UpdateReject  = "reject"
+	// SignalApprove and SignalReject are the same decisions as signals, for `temporal workflow signal`; the
+	// workflow applies the same checks and records a refused one in the status.
+	SignalApprove = "approve"
+	SignalReject  = "reject"
 	// MemoVersion is the memo key holding the version a release deploys, so a second start can tell a CI
 	// retry (same version: attach) from a conflicting release (other version: refuse) without a query.
 	MemoVersion = "version"
@@ -129,8 +138,12 @@ type Status struct {
 	Compensations []Compensation `json:"compensations,omitempty"`
 	Abort         *AbortRequest  `json:"abort,omitempty"`
 	// Scan is the security gate's outcome once the scan stage has an answer.
-	Scan  *ScanSummary `json:"scan,omitempty"`
-	Error string       `json:"error,omitempty"`
+	Scan *ScanSummary `json:"scan,omitempty"`
+	// Approval is the approval gate, when the spec has one.
+	Approval *ApprovalStatus `json:"approval,omitempty"`
+	// Notifications counts what reached Slack, when the spec names a channel.
+	Notifications *NotificationStatus `json:"notifications,omitempty"`
+	Error         string              `json:"error,omitempty"`
 }
 
 // ReleaseResult is what a successful release returns.
@@ -143,6 +156,8 @@ type ReleaseResult struct {
 	Stages        []Stage `json:"stages"`
 	// Scan is the security gate's outcome (counts and top findings; the reports hold the rest).
 	Scan *ScanSummary `json:"scan,omitempty"`
+	// Approval is the accepted decision that let the release into production, when the spec has a gate.
+	Approval *ApprovalDecision `json:"approval,omitempty"`
 }
 
 // RollbackResult is what a successful rollback returns.
@@ -175,4 +190,9 @@ const (
 	// ErrScanFailed: the image could not be resolved, pulled or scanned (missing tag, refused credentials,
 	// scanners failing on every try); nothing was deployed.
 	ErrScanFailed = "ScanFailed"
+	// ErrApprovalRejected: an approver rejected the release at the approval gate (the stage's error; the
+	// release rolls back).
+	ErrApprovalRejected = "ApprovalRejected"
+	// ErrApprovalTimedOut: nobody decided before approval.timeout and approval.onTimeout is reject.
+	ErrApprovalTimedOut = "ApprovalTimedOut"
 )

@@ -39,6 +39,10 @@ type release struct {
 	source, scanned, pushed string
 	// tags are the release tags the push stage puts on the digest.
 	tags []string
+	// people is set when the release has the approval gate and notifications (peopleChange).
+	people bool
+	gate   gate
+	n      *notifier
 	// committed is set once the old color starts scaling down: from then on an abort changes nothing.
 	committed bool
 	prevColor string
@@ -80,6 +84,18 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	if !r.promote {
 		r.t.drop(StagePush, StageSign)
 	}
+	r.people = workflow.GetVersion(ctx, peopleChange, workflow.DefaultVersion, 1) >= 1
+	if !r.people {
+		r.t.drop(StageApproval)
+	} else {
+		if err := r.setupApproval(ctx); err != nil {
+			return ReleaseResult{}, err
+		}
+		r.startNotifier(ctx)
+		r.notifyStarted()
+		defer r.drainNotifications(ctx)
+		defer r.notifyEnd()
+	}
 
 	rctx, cancel := workflow.WithCancel(ctx)
 	r.listenForAbort(ctx, cancel)
@@ -99,6 +115,7 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	return ReleaseResult{
 		App: r.in.Spec.App.Name, Version: r.in.Version, Image: r.image,
 		ActiveColor: r.newColor, PreviousColor: r.prevColor, Stages: r.t.stagesCopy(), Scan: r.t.status.Scan,
+		Approval: r.approvalDecision(),
 	}, nil
 }
 
@@ -227,6 +244,7 @@ func (r *release) run(ctx workflow.Context) error {
 	for _, st := range append(steps, []step{
 		{StageStagingDeploy, r.stagingDeploy},
 		{StageStagingSmoke, r.stagingSmoke},
+		{StageApproval, r.approvalGate},
 		{StageProductionDeploy, r.productionDeploy},
 		{StagePreviewChecks, r.previewChecks},
 		{StageTrafficSwitch, r.trafficSwitch},
@@ -260,14 +278,31 @@ func (r *release) stage(ctx workflow.Context, name string, fn func(workflow.Cont
 	msg, err := fn(ctx)
 	if err != nil {
 		if ctx.Err() != nil || temporal.IsCanceledError(err) {
-			r.t.end(ctx, name, StateCancelled, "cancelled: "+r.abortReason())
+			r.end(ctx, name, StateCancelled, "cancelled: "+r.abortReason())
 		} else {
-			r.t.end(ctx, name, StateFailed, reasonOf(err))
+			r.end(ctx, name, StateFailed, reasonOf(err))
 		}
 		return &stageError{stage: name, err: err}
 	}
-	r.t.end(ctx, name, StateSucceeded, msg)
+	r.end(ctx, name, StateSucceeded, msg)
 	return nil
+}
+
+// end records a stage's outcome and reports it.
+func (r *release) end(ctx workflow.Context, name string, state StageState, msg string) {
+	r.t.end(ctx, name, state, msg)
+	if r.people {
+		r.notifyStage(name, state, msg)
+	}
+}
+
+// approvalDecision is the gate's decision for the result, or nil.
+func (r *release) approvalDecision() *ApprovalDecision {
+	if r.gate.decision == nil {
+		return nil
+	}
+	d := *r.gate.decision
+	return &d
 }
 
 func (r *release) abortReason() string {

@@ -15,6 +15,7 @@ const (
 	StageSign             = "sign"
 	StageStagingDeploy    = "staging-deploy"
 	StageStagingSmoke     = "staging-smoke"
+	StageApproval         = "approval"
 	StageProductionDeploy = "production-deploy"
 	StagePreviewChecks    = "preview-checks"
 	StageTrafficSwitch    = "traffic-switch"
@@ -24,7 +25,7 @@ const (
 
 // releaseStages is the plan the status query shows before anything runs.
 var releaseStages = []string{
-	StageValidate, StageScan, StagePush, StageSign, StageStagingDeploy, StageStagingSmoke, StageProductionDeploy,
+	StageValidate, StageScan, StagePush, StageSign, StageStagingDeploy, StageStagingSmoke, StageApproval, StageProductionDeploy,
 	StagePreviewChecks, StageTrafficSwitch, StageVerify, StageScaleDownOld,
 }
 

@@ -27,6 +27,9 @@ const (
 // the workflow and the docs cannot disagree. A zero value means "not set": a field cannot be set to zero on
 // purpose where a non-zero default exists. apiVersion and kind are never defaulted, they must be written.
 // Running it twice gives the same result as running it once.
+// DefaultApprovalTimeout bounds an approval wait when the spec names no timeout: a working day and a night.
+const DefaultApprovalTimeout = 24 * time.Hour
+
 func ApplyDefaults(s *Spec) {
 	if s == nil {
 		return
@@ -42,6 +45,12 @@ func ApplyDefaults(s *Spec) {
 	// failOn: scan.DefaultFailOn (CRITICAL, HIGH), so the spec a workflow records shows what it enforced.
 	s.Scan.Policy.ApplyDefaults()
 	setDuration(&s.Scan.Timeout, DefaultScanTimeout)
+	if a := s.Approval; a != nil {
+		setDuration(&a.Timeout, DefaultApprovalTimeout)
+		if a.OnTimeout == "" {
+			a.OnTimeout = OnTimeoutReject
+		}
+	}
 
 	c := &s.Container
 	for _, p := range []*HTTPProbe{c.Probes.Liveness, c.Probes.Readiness} {

@@ -28,6 +28,49 @@ type Spec struct {
 	Container    Container    `json:"container" yaml:"container"`
 	BlueGreen    BlueGreen    `json:"blueGreen" yaml:"blueGreen"`
 	Smoke        Smoke        `json:"smoke" yaml:"smoke"`
+	// Approval gates production on a person's decision; absent, production follows staging at once.
+	Approval *Approval `json:"approval,omitempty" yaml:"approval,omitempty"`
+	// Notify says where the release is reported; absent, nothing is posted.
+	Notify Notify `json:"notify,omitempty" yaml:"notify,omitempty"`
+}
+
+// Approval is the gate before production. A release waits for an `approve` (or `reject`) from one of the
+// approvers, through a Temporal Update (validated before it is accepted, so a refused approval never enters
+// history), the same signal, or a Slack button; reminders and an escalation run on durable timers, and the
+// wait ends at Timeout with an outcome the spec chose, never silently.
+type Approval struct {
+	// Approvers are the identities (an email, a GitHub login) allowed to decide; at least one.
+	Approvers []string `json:"approvers" yaml:"approvers"`
+	// AllowSelfApproval lets the person who started the release (its trigger's actor) approve it; default
+	// false, the four-eyes rule.
+	AllowSelfApproval bool `json:"allowSelfApproval,omitempty" yaml:"allowSelfApproval,omitempty"`
+	// Timeout bounds the wait; default 24h, 1m to 30 days.
+	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	// OnTimeout is what happens when nobody decided: reject (default) or promote.
+	OnTimeout string `json:"onTimeout,omitempty" yaml:"onTimeout,omitempty"`
+	// RemindEvery repeats the approval request while the release waits; zero: no reminders.
+	RemindEvery Duration `json:"remindEvery,omitempty" yaml:"remindEvery,omitempty"`
+	// EscalateAfter sends one escalation, mentioning EscalateTo, after this long; zero: no escalation.
+	EscalateAfter Duration `json:"escalateAfter,omitempty" yaml:"escalateAfter,omitempty"`
+	// EscalateTo is who the escalation mentions, as Slack writes it: "<!subteam^S0123>", "<@U0123>" or "@oncall".
+	EscalateTo string `json:"escalateTo,omitempty" yaml:"escalateTo,omitempty"`
+}
+
+// Approval outcomes of a timeout.
+const (
+	OnTimeoutReject  = "reject"
+	OnTimeoutPromote = "promote"
+)
+
+// Notify configures where a release reports. The credentials are the worker's (docs/notifications.md).
+type Notify struct {
+	Slack *SlackNotify `json:"slack,omitempty" yaml:"slack,omitempty"`
+}
+
+// SlackNotify posts every stage of a release to one channel, threaded under the release's first message.
+type SlackNotify struct {
+	// Channel is a channel ID (C0123ABCD) or name (#releases) the worker's bot is a member of.
+	Channel string `json:"channel" yaml:"channel"`
 }
 
 // App names the application; the name becomes the prefix of every Kubernetes object Slipway manages, Services

@@ -141,6 +141,8 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	}
 
 	v.scanSection(&s.Scan, now)
+	v.approval(s.Approval)
+	v.notify(&s.Notify)
 
 	v.container("container", &s.Container)
 
@@ -174,6 +176,61 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	v.errs.sort()
 	return v.errs
 }
+
+// approval checks the approval section.
+func (v *validator) approval(a *Approval) {
+	if a == nil {
+		return
+	}
+	if len(a.Approvers) == 0 {
+		v.add("approval.approvers", "required: list who may approve (an email or a login per entry)")
+	}
+	for i, who := range a.Approvers {
+		path := fmt.Sprintf("approval.approvers[%d]", i)
+		switch {
+		case strings.TrimSpace(who) == "" || strings.ContainsFunc(who, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+			v.add(path, "%s is not an identity; write an email or a login, without spaces", quoteShort(who))
+		case len(who) > 256:
+			v.add(path, "longer than 256 characters")
+		case slices.Index(a.Approvers, who) < i:
+			v.add(path, "%s is listed twice", who)
+		}
+	}
+	v.durationRange("approval.timeout", a.Timeout, time.Minute, 30*24*time.Hour)
+	switch a.OnTimeout {
+	case OnTimeoutReject, OnTimeoutPromote:
+	default:
+		v.add("approval.onTimeout", "%s; write reject or promote", notExpected(a.OnTimeout))
+	}
+	if a.RemindEvery != 0 {
+		v.durationRange("approval.remindEvery", a.RemindEvery, time.Minute, a.Timeout.D())
+	}
+	if a.EscalateAfter != 0 {
+		v.durationRange("approval.escalateAfter", a.EscalateAfter, time.Minute, a.Timeout.D())
+		if strings.TrimSpace(a.EscalateTo) == "" {
+			v.add("approval.escalateTo", "required with escalateAfter: who to mention, e.g. <!subteam^S0123> or <@U0123>")
+		}
+	}
+	if len(a.EscalateTo) > 256 || strings.ContainsFunc(a.EscalateTo, unicode.IsControl) {
+		v.add("approval.escalateTo", "%s is not a mention", quoteShort(a.EscalateTo))
+	}
+}
+
+// notify checks the notify section.
+func (v *validator) notify(n *Notify) {
+	if n.Slack == nil {
+		return
+	}
+	c := n.Slack.Channel
+	switch {
+	case c == "":
+		v.add("notify.slack.channel", "required; write a channel ID (C0123ABCD) or #name")
+	case !slackChannel.MatchString(c):
+		v.add("notify.slack.channel", "%s is not a channel; write a channel ID (C0123ABCD) or #name (lower case, digits, - and _)", quoteShort(c))
+	}
+}
+
+var slackChannel = regexp.MustCompile(`^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{6,20})$`)
 
 // scanSection checks the scan section: the policy with scan.Policy's own rules (its paths already start with
 // "scan."), then the timeout.

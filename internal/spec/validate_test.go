@@ -97,6 +97,27 @@ func TestValidateRules(t *testing.T) {
 		{"repository on IP with port", func(s *Spec) { s.Image.Repository = "127.0.0.1:5001/demo-app" }, "", ""},
 		{"repository on localhost", func(s *Spec) { s.Image.Repository = "localhost/slipway/demo-app" }, "", ""},
 		{"image source", func(s *Spec) { s.Image.Source = "ci.example.com/builds/shop" }, "", ""},
+		{"approval", func(s *Spec) {
+			s.Approval = &Approval{Approvers: []string{"alice@example.com"}, Timeout: Duration(time.Hour), OnTimeout: "promote",
+				RemindEvery: Duration(10 * time.Minute), EscalateAfter: Duration(30 * time.Minute), EscalateTo: "<!subteam^S0123>"}
+		}, "", ""},
+		{"approval without approvers", func(s *Spec) { s.Approval = &Approval{Timeout: Duration(time.Hour), OnTimeout: "reject"} },
+			"approval.approvers", "required"},
+		{"approver with a space", func(s *Spec) {
+			s.Approval = &Approval{Approvers: []string{"alice smith"}, Timeout: Duration(time.Hour), OnTimeout: "reject"}
+		}, "approval.approvers[0]", "not an identity"},
+		{"approval bad outcome", func(s *Spec) {
+			s.Approval = &Approval{Approvers: []string{"a"}, Timeout: Duration(time.Hour), OnTimeout: "approve"}
+		}, "approval.onTimeout", "write reject or promote"},
+		{"escalation without whom", func(s *Spec) {
+			s.Approval = &Approval{Approvers: []string{"a"}, Timeout: Duration(time.Hour), OnTimeout: "reject", EscalateAfter: Duration(time.Minute)}
+		}, "approval.escalateTo", "required with escalateAfter"},
+		{"reminder longer than the timeout", func(s *Spec) {
+			s.Approval = &Approval{Approvers: []string{"a"}, Timeout: Duration(time.Hour), OnTimeout: "reject", RemindEvery: Duration(2 * time.Hour)}
+		}, "approval.remindEvery", "between"},
+		{"slack channel", func(s *Spec) { s.Notify.Slack = &SlackNotify{Channel: "#releases"} }, "", ""},
+		{"slack channel id", func(s *Spec) { s.Notify.Slack = &SlackNotify{Channel: "C0123ABCD"} }, "", ""},
+		{"slack channel bad", func(s *Spec) { s.Notify.Slack = &SlackNotify{Channel: "releases channel"} }, "notify.slack.channel", "not a channel"},
 		{"image source with tag", func(s *Spec) { s.Image.Source = "ci.example.com/builds/shop:v1" }, "image.source", "has a tag"},
 		{"all tag kinds", func(s *Spec) { s.Image.Tags = []string{"semver", "major.minor", "major", "sha", "branch", "latest"} }, "", ""},
 		{"unknown tag kind", func(s *Spec) { s.Image.Tags = []string{"semver", "edge"} }, "image.tags[1]", "write one of semver, major.minor, major, sha, branch, latest"},

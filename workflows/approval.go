@@ -1,0 +1,232 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vektagraf/slipway/internal/spec"
+)
+
+// peopleChange is the workflow.GetVersion change ID of the approval gate and the notifications. Releases
+// recorded before it replay without them.
+const peopleChange = "people-in-the-loop"
+
+// ApprovalRequest is the argument of the approve and reject updates (and signals): who decides, and why.
+type ApprovalRequest struct {
+	// By is the approver's identity, as the spec's approval.approvers lists it.
+	By string `json:"by"`
+	// Comment is kept with the decision.
+	Comment string `json:"comment,omitempty"`
+	// Source says where the decision came from: "starter", "slack", "temporal-cli".
+	Source string `json:"source,omitempty"`
+}
+
+// ApprovalDecision is the outcome of the gate, kept in the status and the result.
+type ApprovalDecision struct {
+	Approved bool      `json:"approved"`
+	By       string    `json:"by,omitempty"`
+	Comment  string    `json:"comment,omitempty"`
+	Source   string    `json:"source,omitempty"`
+	At       time.Time `json:"at"`
+	// TimedOut is set when nobody decided in time and approval.onTimeout decided.
+	TimedOut bool `json:"timedOut,omitempty"`
+}
+
+// ApprovalStatus is the gate as the status query shows it.
+type ApprovalStatus struct {
+	Approvers []string `json:"approvers"`
+	// Waiting is true while the release waits for a decision; Since and Deadline bound the wait.
+	Waiting  bool       `json:"waiting"`
+	Since    *time.Time `json:"since,omitempty"`
+	Deadline *time.Time `json:"deadline,omitempty"`
+	// OnTimeout is what the deadline does: reject or promote.
+	OnTimeout string            `json:"onTimeout"`
+	Reminders int               `json:"reminders,omitempty"`
+	Escalated bool              `json:"escalated,omitempty"`
+	Decision  *ApprovalDecision `json:"decision,omitempty"`
+	// Refused lists signals that were not accepted (an update is refused before it enters history; a signal
+	// cannot be, so the refusal is recorded), at most maxRefused.
+	Refused []string `json:"refused,omitempty"`
+}
+
+// maxRefused bounds ApprovalStatus.Refused.
+const maxRefused = 20
+
+// gate is the approval state of one release.
+type gate struct {
+	spec     *spec.Approval
+	actor    string
+	waiting  bool
+	decision *ApprovalDecision
+}
+
+// setupApproval registers the approve and reject updates, with a validator that refuses a decision in the
+// wrong stage, from someone not in approval.approvers, or from the release's own trigger when
+// approval.allowSelfApproval is false; and the signals of the same names, which the workflow checks the same
+// way (a refused signal is recorded in the status and changes nothing).
+func (r *release) setupApproval(ctx workflow.Context) error {
+	r.gate = gate{spec: r.in.Spec.Approval, actor: r.in.Trigger.Actor}
+	if r.gate.spec != nil {
+		r.t.status.Approval = &ApprovalStatus{Approvers: slices.Clone(r.gate.spec.Approvers), OnTimeout: r.gate.spec.OnTimeout}
+	}
+	for _, approve := range []bool{true, false} {
+		name := UpdateReject
+		if approve {
+			name = UpdateApprove
+		}
+		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+			func(ctx workflow.Context, req ApprovalRequest) (ApprovalDecision, error) {
+				return r.decide(ctx, req, approve), nil
+			},
+			workflow.UpdateHandlerOptions{Validator: func(req ApprovalRequest) error { return r.gate.check(req, approve) }})
+		if err != nil {
+			return err
+		}
+	}
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		approveCh, rejectCh := workflow.GetSignalChannel(gctx, SignalApprove), workflow.GetSignalChannel(gctx, SignalReject)
+		sel := workflow.NewSelector(gctx)
+		handle := func(approve bool) func(workflow.ReceiveChannel, bool) {
+			return func(c workflow.ReceiveChannel, _ bool) {
+				var req ApprovalRequest
+				c.Receive(gctx, &req)
+				if err := r.gate.check(req, approve); err != nil {
+					workflow.GetLogger(gctx).Warn("approval signal refused", "by", req.By, "error", err)
+					if st := r.t.status.Approval; st != nil && len(st.Refused) < maxRefused {
+						st.Refused = append(st.Refused, err.Error())
+					}
+					return
+				}
+				r.decide(gctx, req, approve)
+			}
+		}
+		sel.AddReceive(approveCh, handle(true))
+		sel.AddReceive(rejectCh, handle(false))
+		for {
+			sel.Select(gctx)
+		}
+	})
+	return nil
+}
+
+// check is the validator: it must not change anything, and it reads only workflow state.
+func (g *gate) check(req ApprovalRequest, approve bool) error {
+	verb := "reject"
+	if approve {
+		verb = "approve"
+	}
+	switch {
+	case g.spec == nil:
+		return errors.New("this release has no approval gate (the spec has no approval section)")
+	case g.decision != nil:
+		what := "rejected"
+		if g.decision.Approved {
+			what = "approved"
+		}
+		return fmt.Errorf("the release was already %s by %s", what, cmpOr(g.decision.By, "its timeout"))
+	case !g.waiting:
+		return fmt.Errorf("the release is not waiting for approval yet; %s when its approval stage runs", verb)
+	case strings.TrimSpace(req.By) == "":
+		return errors.New("by: required; say who decides")
+	case !slices.Contains(g.spec.Approvers, req.By):
+		return fmt.Errorf("%s is not an approver of this release (approval.approvers: %s)", req.By, strings.Join(g.spec.Approvers, ", "))
+	case approve && !g.spec.AllowSelfApproval && req.By == g.actor:
+		return fmt.Errorf("%s started this release and may not approve it (approval.allowSelfApproval is false); ask another approver", req.By)
+	}
+	return nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// decide records an accepted decision; the approval stage sees it and goes on.
+func (r *release) decide(ctx workflow.Context, req ApprovalRequest, approve bool) ApprovalDecision {
+	d := ApprovalDecision{Approved: approve, By: req.By, Comment: req.Comment, Source: req.Source, At: workflow.Now(ctx).UTC()}
+	r.gate.decision = &d
+	if st := r.t.status.Approval; st != nil {
+		st.Decision = &d
+	}
+	workflow.GetLogger(ctx).Info("approval decided", "approved", approve, "by", req.By, "source", req.Source)
+	return d
+}
+
+// approvalGate waits for a decision, reminding and escalating on durable timers, until the deadline decides
+// with approval.onTimeout. A rejection or a timeout with "reject" fails the stage, and the release rolls back.
+func (r *release) approvalGate(ctx workflow.Context) (string, error) {
+	a := r.gate.spec
+	if a == nil {
+		return "not required: the spec has no approval section", nil
+	}
+	st := r.t.status.Approval
+	start := workflow.Now(ctx).UTC()
+	deadline := start.Add(a.Timeout.D())
+	st.Waiting, st.Since, st.Deadline = true, &start, &deadline
+	r.gate.waiting = true
+	defer func() { r.gate.waiting, st.Waiting = false, false }()
+	r.notifyApprovalNeeded(ctx, deadline)
+
+	var nextReminder, escalation time.Time
+	if a.RemindEvery > 0 {
+		nextReminder = start.Add(a.RemindEvery.D())
+	}
+	if a.EscalateAfter > 0 {
+		escalation = start.Add(a.EscalateAfter.D())
+	}
+	for r.gate.decision == nil {
+		now := workflow.Now(ctx).UTC()
+		if !now.Before(deadline) {
+			d := ApprovalDecision{Approved: a.OnTimeout == spec.OnTimeoutPromote, At: now, TimedOut: true}
+			r.gate.decision, st.Decision = &d, &d
+			break
+		}
+		if !nextReminder.IsZero() && !now.Before(nextReminder) {
+			st.Reminders++
+			r.notifyReminder(ctx, st.Reminders, deadline)
+			nextReminder = nextReminder.Add(a.RemindEvery.D())
+		}
+		if !escalation.IsZero() && !now.Before(escalation) {
+			st.Escalated = true
+			r.notifyEscalation(ctx, deadline)
+			escalation = time.Time{}
+		}
+		next := deadline
+		for _, t := range []time.Time{nextReminder, escalation} {
+			if !t.IsZero() && t.Before(next) {
+				next = t
+			}
+		}
+		if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(now), func() bool { return r.gate.decision != nil }); err != nil {
+			return "", err // cancelled: an abort
+		}
+	}
+	d := r.gate.decision
+	r.notifyDecision(ctx, *d)
+	switch {
+	case d.TimedOut && d.Approved:
+		return fmt.Sprintf("promoted: nobody decided within %s (approval.onTimeout: promote)", a.Timeout.D()), nil
+	case d.TimedOut:
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"approval timed out: nobody decided within %s (approval.onTimeout: reject)", a.Timeout.D()), ErrApprovalTimedOut, nil)
+	case d.Approved:
+		return "approved by " + d.By + withComment(d.Comment), nil
+	default:
+		return "", temporal.NewNonRetryableApplicationError("rejected by "+d.By+withComment(d.Comment), ErrApprovalRejected, nil)
+	}
+}
+
+func withComment(c string) string {
+	if c == "" {
+		return ""
+	}
+	return ": " + c
+}

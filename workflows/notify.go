@@ -1,0 +1,213 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/notify"
+)
+
+// notifications is a nil receiver, like k8s.
+var notifications *activities.Notifications
+
+// Slack action IDs of the approval buttons; internal/slackapprove handles them.
+const (
+	ActionApprove = "slipway_approve"
+	ActionReject  = "slipway_reject"
+)
+
+// NotificationStatus says what reached Slack: a notification that could not be sent is counted here and
+// never fails the release.
+type NotificationStatus struct {
+	Channel   string `json:"channel"`
+	Sent      int    `json:"sent"`
+	Failed    int    `json:"failed,omitempty"`
+	LastError string `json:"lastError,omitempty"`
+}
+
+// notifier posts a release's messages in order, each a reply in the thread its first message started. It
+// runs in its own coroutine on a disconnected context, so an abort does not stop the messages that report it.
+type notifier struct {
+	channel string
+	thread  string
+	queue   []notify.Message
+	busy    bool
+	status  *NotificationStatus
+}
+
+// notifyDrainTimeout bounds how long a finished release waits for its last messages.
+const notifyDrainTimeout = 3 * time.Minute
+
+// startNotifier starts the notifier when the spec names a Slack channel.
+func (r *release) startNotifier(ctx workflow.Context) {
+	sl := r.in.Spec.Notify.Slack
+	if sl == nil {
+		return
+	}
+	r.n = &notifier{channel: sl.Channel, status: &NotificationStatus{Channel: sl.Channel}}
+	r.t.status.Notifications = r.n.status
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(dctx, func(gctx workflow.Context) {
+		for {
+			if err := workflow.Await(gctx, func() bool { return len(r.n.queue) > 0 }); err != nil {
+				return
+			}
+			msg := r.n.queue[0]
+			r.n.queue, r.n.busy = r.n.queue[1:], true
+			var res activities.NotifyResult
+			err := workflow.ExecuteActivity(withNotify(gctx), notifications.Notify,
+				activities.NotifyInput{Channel: r.n.channel, Thread: r.n.thread, Message: msg}).Get(gctx, &res)
+			switch {
+			case err != nil:
+				r.n.status.Failed++
+				r.n.status.LastError = reasonOf(err)
+				workflow.GetLogger(gctx).Warn("notification not sent", "title", msg.Title, "error", err)
+			case res.Sent:
+				r.n.status.Sent++
+				if r.n.thread == "" && res.TS != "" {
+					// Replies go to the channel's ID, which Slack returns even for a post to "#name".
+					r.n.thread, r.n.channel = res.TS, cmpOr(res.Channel, r.n.channel)
+				}
+			}
+			r.n.busy = false
+		}
+	})
+}
+
+// post queues a message; without a notifier it does nothing.
+func (r *release) post(msg notify.Message) {
+	if r.n != nil {
+		r.n.queue = append(r.n.queue, msg)
+	}
+}
+
+// drainNotifications waits, bounded, until the queued messages are sent (or given up).
+func (r *release) drainNotifications(ctx workflow.Context) {
+	if r.n == nil {
+		return
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	_, _ = workflow.AwaitWithTimeout(dctx, notifyDrainTimeout, func() bool { return len(r.n.queue) == 0 && !r.n.busy })
+}
+
+// withNotify retries a notification with backoff (a rate-limited one after Slack's Retry-After) for a few
+// minutes, then gives up: Slack being down must not hold or fail a release.
+func withNotify(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			MaximumAttempts:        6,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+}
+
+// title is "<app> <version>: <what>".
+func (r *release) title(what string) string {
+	return fmt.Sprintf("%s %s: %s", r.in.Spec.App.Name, r.in.Version, what)
+}
+
+func (r *release) notifyStarted() {
+	fields := []notify.Field{{Name: "Image", Value: r.image}}
+	if tr := r.in.Trigger; tr.Actor != "" {
+		fields = append(fields, notify.Field{Name: "Started by", Value: tr.Actor})
+	}
+	if c := r.in.Trigger.Commit; c != "" {
+		fields = append(fields, notify.Field{Name: "Commit", Value: c})
+	}
+	msg := notify.Message{Title: r.title("release started"), Fields: fields, LinkToRun: true}
+	if u := r.in.Trigger.RunURL; u != "" {
+		msg.Link = &notify.Link{Text: "CI run", URL: u}
+	}
+	r.post(msg)
+}
+
+func (r *release) notifyStage(name string, state StageState, detail string) {
+	color := notify.ColorGood
+	switch state {
+	case StateFailed:
+		color = notify.ColorDanger
+	case StateCancelled:
+		color = notify.ColorWarning
+	}
+	r.post(notify.Message{Title: r.title(fmt.Sprintf("%s %s", name, state)), Text: detail, Color: color})
+}
+
+func (r *release) notifyApprovalNeeded(ctx workflow.Context, deadline time.Time) {
+	info := workflow.GetInfo(ctx).WorkflowExecution
+	value := info.ID + "|" + info.RunID
+	a := r.gate.spec
+	fields := []notify.Field{
+		{Name: "Image", Value: r.image},
+		{Name: "Approvers", Value: joinComma(a.Approvers)},
+		{Name: "Deadline", Value: fmt.Sprintf("%s (then %s)", deadline.Format(time.RFC3339), a.OnTimeout)},
+	}
+	if sc := r.t.status.Scan; sc != nil {
+		fields = append(fields, notify.Field{Name: "Scan", Value: sc.Summary})
+	}
+	r.post(notify.Message{
+		Title: r.title("approval needed before production"), Fields: fields, Color: notify.ColorWarning, LinkToRun: true,
+		Actions: []notify.Action{
+			{ID: ActionApprove, Text: "Approve", Value: value, Style: "primary"},
+			{ID: ActionReject, Text: "Reject", Value: value, Style: "danger"},
+		},
+	})
+}
+
+func (r *release) notifyReminder(_ workflow.Context, n int, deadline time.Time) {
+	r.post(notify.Message{Title: r.title(fmt.Sprintf("still waiting for approval (reminder %d)", n)),
+		Text: "Deadline " + deadline.Format(time.RFC3339) + ", then " + r.gate.spec.OnTimeout + ".", Color: notify.ColorWarning, LinkToRun: true})
+}
+
+func (r *release) notifyEscalation(_ workflow.Context, deadline time.Time) {
+	r.post(notify.Message{Title: r.title("approval overdue"),
+		Text:     "This release has waited since " + r.t.status.Approval.Since.Format(time.RFC3339) + "; deadline " + deadline.Format(time.RFC3339) + ".",
+		Mentions: []string{r.gate.spec.EscalateTo}, Color: notify.ColorDanger, LinkToRun: true})
+}
+
+func (r *release) notifyDecision(_ workflow.Context, d ApprovalDecision) {
+	switch {
+	case d.TimedOut && d.Approved:
+		r.post(notify.Message{Title: r.title("nobody decided in time: promoted (approval.onTimeout)"), Color: notify.ColorWarning})
+	case d.TimedOut:
+		r.post(notify.Message{Title: r.title("nobody decided in time: rejected (approval.onTimeout)"), Color: notify.ColorDanger})
+	case d.Approved:
+		r.post(notify.Message{Title: r.title("approved by " + d.By), Text: d.Comment, Color: notify.ColorGood})
+	default:
+		r.post(notify.Message{Title: r.title("rejected by " + d.By), Text: d.Comment, Color: notify.ColorDanger})
+	}
+}
+
+// notifyEnd reports how the release ended.
+func (r *release) notifyEnd() {
+	st := r.t.status
+	switch st.Phase {
+	case PhaseSucceeded:
+		r.post(notify.Message{Title: r.title("released"), Text: fmt.Sprintf("%s serves %s", r.newColor, r.image), Color: notify.ColorGood, LinkToRun: true})
+	case PhaseRolledBack:
+		r.post(notify.Message{Title: r.title("rolled back"), Text: st.Error, Color: notify.ColorDanger, LinkToRun: true})
+	case PhaseBlocked:
+		r.post(notify.Message{Title: r.title("blocked by the security gate"), Text: st.Error, Color: notify.ColorDanger, LinkToRun: true})
+	default:
+		r.post(notify.Message{Title: r.title(string(st.Phase)), Text: st.Error, Color: notify.ColorDanger, LinkToRun: true})
+	}
+}
+
+func joinComma(xs []string) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
