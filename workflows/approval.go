@@ -60,21 +60,28 @@ const maxRefused = 20
 
 // gate is the approval state of one release.
 type gate struct {
-	spec     *spec.Approval
-	actor    string
-	waiting  bool
-	decision *ApprovalDecision
+	// validated is set once the release's input is validated; spec and actor are known from then on.
+	validated bool
+	spec      *spec.Approval
+	actor     string
+	waiting   bool
+	decision  *ApprovalDecision
+}
+
+// armApproval gives the gate the validated spec, once the input is validated.
+func (r *release) armApproval() {
+	r.gate.validated, r.gate.spec, r.gate.actor = true, r.in.Spec.Approval, r.in.Trigger.Actor
+	if a := r.gate.spec; a != nil {
+		r.t.status.Approval = &ApprovalStatus{Approvers: slices.Clone(a.Approvers), OnTimeout: a.OnTimeout}
+	}
 }
 
 // setupApproval registers the approve and reject updates, with a validator that refuses a decision in the
 // wrong stage, from someone not in approval.approvers, or from the release's own trigger when
 // approval.allowSelfApproval is false; and the signals of the same names, which the workflow checks the same
-// way (a refused signal is recorded in the status and changes nothing).
+// way (a refused signal is recorded in the status and changes nothing). It runs first, so an early decision
+// is refused with a reason rather than as an unknown update.
 func (r *release) setupApproval(ctx workflow.Context) error {
-	r.gate = gate{spec: r.in.Spec.Approval, actor: r.in.Trigger.Actor}
-	if r.gate.spec != nil {
-		r.t.status.Approval = &ApprovalStatus{Approvers: slices.Clone(r.gate.spec.Approvers), OnTimeout: r.gate.spec.OnTimeout}
-	}
 	for _, approve := range []bool{true, false} {
 		name := UpdateReject
 		if approve {
@@ -122,6 +129,8 @@ func (g *gate) check(req ApprovalRequest, approve bool) error {
 		verb = "approve"
 	}
 	switch {
+	case !g.validated:
+		return fmt.Errorf("the release is not waiting for approval yet (its input is being validated); %s when its approval stage runs", verb)
 	case g.spec == nil:
 		return errors.New("this release has no approval gate (the spec has no approval section)")
 	case g.decision != nil:

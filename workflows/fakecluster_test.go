@@ -37,6 +37,9 @@ type fakeCluster struct {
 	rejected     map[string]string
 	signed       map[string]bool
 	pushedImages map[string]bool
+	// posts are the notifications sent, in order; notifyDown makes every Notify fail.
+	posts      []activities.NotifyInput
+	notifyDown bool
 }
 
 type fakeDeployment struct {
@@ -77,7 +80,30 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(registry.SignImage, mockAny, mockAny).Return(f.SignImage).Maybe()
 	env.OnActivity(registry.CheckSigningKeys, mockAny, mockAny).Return(f.CheckSigningKeys).Maybe()
 	env.OnActivity(registry.ReadTags, mockAny, mockAny).Return(f.ReadTags).Maybe()
+	env.OnActivity(notifications.Notify, mockAny, mockAny).Return(f.Notify).Maybe()
 	env.OnActivity(registry.VerifyImage, mockAny, mockAny).Return(f.VerifyImage).Maybe()
+}
+
+// Notify records the message; the first of a release gets TS "1.000001", the channel ID "C0FAKE".
+func (f *fakeCluster) Notify(_ context.Context, in activities.NotifyInput) (activities.NotifyResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.notifyDown {
+		return activities.NotifyResult{}, temporal.NewApplicationError("slack: service unavailable", activities.ErrNotificationUnavailable)
+	}
+	f.posts = append(f.posts, in)
+	return activities.NotifyResult{Channel: "C0FAKE", TS: fmt.Sprintf("1.%06d", len(f.posts)), Sent: true}, nil
+}
+
+// titles are the titles of the notifications sent.
+func (f *fakeCluster) titles() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, len(f.posts))
+	for i, p := range f.posts {
+		out[i] = p.Message.Title
+	}
+	return out
 }
 
 // ReadTags reports where the tags point now.

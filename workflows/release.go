@@ -62,6 +62,13 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 		return ReleaseResult{}, err
 	}
 
+	r.people = workflow.GetVersion(ctx, peopleChange, workflow.DefaultVersion, 1) >= 1
+	if r.people {
+		if err := r.setupApproval(ctx); err != nil {
+			return ReleaseResult{}, err
+		}
+	}
+
 	r.t.start(ctx, StageValidate, "")
 	p, err := validateRelease(ctx, &r.in)
 	if err != nil {
@@ -84,13 +91,10 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	if !r.promote {
 		r.t.drop(StagePush, StageSign)
 	}
-	r.people = workflow.GetVersion(ctx, peopleChange, workflow.DefaultVersion, 1) >= 1
 	if !r.people {
 		r.t.drop(StageApproval)
 	} else {
-		if err := r.setupApproval(ctx); err != nil {
-			return ReleaseResult{}, err
-		}
+		r.armApproval()
 		r.startNotifier(ctx)
 		r.notifyStarted()
 		defer r.drainNotifications(ctx)
