@@ -61,7 +61,7 @@ func TestApproverProceedsAndTheDecisionIsKept(t *testing.T) {
 	require.NoError(t, ok.rejected)
 	require.True(t, ok.decision.Approved)
 	require.Equal(t, StateRunning, stageByName(waiting, StageApproval).State, "production waits at the gate")
-	require.Equal(t, "blue", waiting.ActiveColor, "traffic has not moved")
+	require.Equal(t, StatePending, stageByName(waiting, StageProductionDeploy).State, "production has not started")
 	require.True(t, waiting.Approval.Waiting)
 
 	var res ReleaseResult
