@@ -56,6 +56,8 @@ commands:
   release   start a release of one version (attaches to a running release of the same version)
   status    show the stages of the running or last release or rollback
   abort     stop the running release at the next safe point and roll it back
+  approve   approve the running release at its approval gate (--actor must be in approval.approvers)
+  reject    reject the running release at its approval gate; it rolls back
   rollback  put production back on the previous color
   input     print the JSON input of a release, for 'temporal workflow start --input-file release.json'
 
@@ -80,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmd.status(ctx, args[1:])
 	case "abort":
 		return cmd.abort(ctx, args[1:])
+	case "approve":
+		return cmd.decide(ctx, args[1:], true)
+	case "reject":
+		return cmd.decide(ctx, args[1:], false)
 	case "rollback":
 		return cmd.rollback(ctx, args[1:])
 	case "input":
@@ -441,6 +447,37 @@ func (c *command) abort(ctx context.Context, args []string) int {
 		return c.fail(exitError, "%v", err)
 	}
 	fmt.Fprintf(c.stdout, "abort sent to %s (run %s); it rolls back at the next safe point\n  Web UI: %s\n", run.ID, run.RunID, run.URL)
+	return exitOK
+}
+
+// decide sends the approve or reject update; the workflow's validator has the last word.
+func (c *command) decide(ctx context.Context, args []string, approve bool) int {
+	fs := c.flags()
+	comment := fs.String("comment", "", "why (kept with the decision)")
+	s, rc, done, code := c.prepare(args, func(*spec.Spec) error {
+		if strings.TrimSpace(c.actor) == "" {
+			return errors.New("--actor: required; who decides (an identity in approval.approvers)")
+		}
+		return nil
+	})
+	if code != exitOK {
+		return code
+	}
+	defer done()
+	d, run, err := rc.Decide(ctx, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace), approve,
+		workflows.ApprovalRequest{By: c.actor, Comment: *comment, Source: "starter"})
+	var refused *releases.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		return c.fail(exitUsage, "%s\nnothing changed", refused.Reason)
+	case err != nil:
+		return c.fail(exitError, "%v", err)
+	}
+	verb := "rejected"
+	if d.Approved {
+		verb = "approved"
+	}
+	fmt.Fprintf(c.stdout, "%s by %s at %s\n  Web UI: %s\n", verb, d.By, d.At.Format(time.RFC3339), run.URL)
 	return exitOK
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/internal/spec"
 	"github.com/vektagraf/slipway/workflows"
@@ -234,6 +235,49 @@ func (c *Client) Abort(ctx context.Context, id string, req workflows.AbortReques
 		return Run{}, fmt.Errorf("signal abort to %s: %w", id, err)
 	}
 	return Run{ID: id, RunID: runID, URL: c.URL(id, runID)}, nil
+}
+
+// RefusedError is a decision the release's validator refused (not an approver, self-approval, the release
+// not waiting for approval); nothing changed.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return "refused: " + e.Reason }
+
+// Decide approves or rejects the running release at its approval gate with the approve or reject update, and
+// waits for the decision to be recorded. A decision the workflow's validator refuses is a *RefusedError.
+func (c *Client) Decide(ctx context.Context, id string, approve bool, req workflows.ApprovalRequest) (workflows.ApprovalDecision, Run, error) {
+	running, isRunning, err := c.describe(ctx, id)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return workflows.ApprovalDecision{}, Run{}, ErrNotRunning
+		}
+		return workflows.ApprovalDecision{}, Run{}, err
+	}
+	if !isRunning || running.Kind != "release" {
+		return workflows.ApprovalDecision{}, Run{}, ErrNotRunning
+	}
+	name := workflows.UpdateReject
+	if approve {
+		name = workflows.UpdateApprove
+	}
+	run := Run{ID: id, RunID: running.RunID, URL: c.URL(id, running.RunID)}
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, RunID: running.RunID, UpdateName: name, Args: []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return workflows.ApprovalDecision{}, run, fmt.Errorf("%s %s: %w", name, id, err)
+	}
+	var d workflows.ApprovalDecision
+	if err := h.Get(ctx, &d); err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return workflows.ApprovalDecision{}, run, &RefusedError{Reason: appErr.Message()}
+		}
+		return workflows.ApprovalDecision{}, run, fmt.Errorf("%s %s: %w", name, id, err)
+	}
+	return d, run, nil
 }
 
 // Follow calls onStatus whenever the run's status changes and returns the run's outcome: nil when it
