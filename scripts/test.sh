@@ -51,6 +51,8 @@ integration() {
   gotest -tags integration -timeout 30m ./tests/integration/
   say "scanner tests (real Trivy and Grype, offline, on databases built by scripts/scandb.sh)"
   gotest -tags integration -timeout 45m ./tests/scanners/
+  say "Slack approval endpoint against a real Temporal dev server (an update refused by the validator)"
+  SLIPWAY_TEMPORAL_CLI=$(scripts/tools.sh path temporal) gotest -run DevServer ./internal/slackapprove/
   say "cosign tests (the real cosign CLI accepts Slipway's signatures, and the other way round)"
   gotest -tags integration -timeout 20m ./tests/cosign/
 }

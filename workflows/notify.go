@@ -59,7 +59,7 @@ func (r *release) startNotifier(ctx workflow.Context) {
 			msg := r.n.queue[0]
 			r.n.queue, r.n.busy = r.n.queue[1:], true
 			var res activities.NotifyResult
-			err := workflow.ExecuteActivity(withNotify(gctx), notifications.Notify,
+			err := workflow.ExecuteActivity(withNotify(gctx, r.n.status.Failed > 0), notifications.Notify,
 				activities.NotifyInput{Channel: r.n.channel, Thread: r.n.thread, Message: msg}).Get(gctx, &res)
 			switch {
 			case err != nil:
@@ -94,20 +94,27 @@ func (r *release) drainNotifications(ctx workflow.Context) {
 	_, _ = workflow.AwaitWithTimeout(dctx, notifyDrainTimeout, func() bool { return len(r.n.queue) == 0 && !r.n.busy })
 }
 
-// withNotify retries a notification with backoff (a rate-limited one after Slack's Retry-After) for a few
-// minutes, then gives up: Slack being down must not hold or fail a release.
-func withNotify(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 2 * time.Minute,
+// withNotify retries a notification with backoff (a rate-limited one after Slack's Retry-After) for up to a
+// minute, then gives up: Slack being down must not hold or fail a release. Once a message was given up
+// (degraded), the next ones get two quick tries each, so a release with Slack down does not spend minutes on
+// messages nobody will see.
+func withNotify(ctx workflow.Context, degraded bool) workflow.Context {
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout:    20 * time.Second,
+		ScheduleToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			MaximumAttempts:        6,
+			MaximumInterval:        20 * time.Second,
+			MaximumAttempts:        5,
 			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
 		},
-	})
+	}
+	if degraded {
+		opts.ScheduleToCloseTimeout = 15 * time.Second
+		opts.RetryPolicy.MaximumAttempts = 2
+	}
+	return workflow.WithActivityOptions(ctx, opts)
 }
 
 // title is "<app> <version>: <what>".
