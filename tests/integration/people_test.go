@@ -141,6 +141,32 @@ func TestApprovalGateWithSlackThreadAndButtons(t *testing.T) {
 		require.Contains(t, all, want)
 	}
 	require.Contains(t, texts[len(texts)-1], "released")
+
+	// v1.1.0, rejected with the starter's path (releases.Decide): rolled back, in a thread of its own.
+	pushDemo(t, "v1.1.0")
+	run, err = rc.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.1.0",
+		Trigger: workflows.Trigger{Actor: "alice@example.com", Source: "test"}})
+	require.NoError(t, err)
+	waitForStage(t, run, workflows.StageApproval)
+	d, _, err := rc.Decide(ctx, run.ID, false, workflows.ApprovalRequest{By: "bob@example.com", Comment: "not before the sale"})
+	require.NoError(t, err)
+	require.False(t, d.Approved)
+	err = rc.Follow(ctx, run, &res, nil)
+	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Contains(t, err.Error(), "rejected by bob@example.com: not before the sale")
+	require.Equal(t, "blue", selectorColor(t, s.Environments.Production.Namespace, "demo-app-active"), "traffic stays on v1.0.0")
+
+	more := sl.Requests("chat.postMessage")[len(posts):]
+	require.NotEmpty(t, more)
+	require.Empty(t, more[0].Form.Get("thread_ts"), "the second release starts a thread of its own")
+	var second []string
+	for _, p := range more[1:] {
+		require.NotEmpty(t, p.Form.Get("thread_ts"))
+		second = append(second, p.Form.Get("text")+" "+p.Form.Get("blocks"))
+	}
+	joined := strings.Join(second, "\n")
+	require.Contains(t, joined, "rejected by bob@example.com")
+	require.Contains(t, second[len(second)-1], "rolled back")
 }
 
 func TestDeadSlackDoesNotFailARelease(t *testing.T) {
