@@ -35,7 +35,7 @@ const (
 // wasted on an answer that cannot change.
 var NonRetryableErrorTypes = []string{
 	ErrInvalidInput, ErrInvalidObject, ErrForbidden, ErrNotFound, ErrScannerDatabase, ErrVulnerable, ErrImageNotFound, ErrRegistryUnauthorized,
-	ErrProgressDeadlineExceeded, ErrSmokeCheckFailed, ErrNoPreviousColor, ErrNotOwned, ErrSigningKey, ErrUnsigned, ErrBadSignature, ErrNotificationConfig, ErrNotificationRejected,
+	ErrProgressDeadlineExceeded, ErrSmokeCheckFailed, ErrNoPreviousColor, ErrNotOwned, ErrSigningKey, ErrUnsigned, ErrBadSignature, ErrNotificationConfig, ErrNotificationRejected, ErrNonCompliant,
 }
 
 // classify turns a client-go error into a Temporal error: answers that cannot change (invalid, forbidden, not

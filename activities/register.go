@@ -17,7 +17,8 @@ type Set struct {
 	Registry   *Registry
 	Scanners   *Scanners
 	// Notifications posts to Slack; nil registers one with no credentials, which sends nothing.
-	Notifications *Notifications
+	Notifications *Notifications // Compliance evaluates the compliance gate; nil registers one that writes no report.
+	Compliance    *Compliance
 }
 
 // Register registers every activity once, each under its method name (the names workflows call them by).
@@ -38,6 +39,11 @@ func Register(r worker.ActivityRegistry, s Set) {
 	}
 	r.RegisterActivityWithOptions(n.Notify, activity.RegisterOptions{Name: "Notify"})
 	r.RegisterActivityWithOptions(n.UpdateNotification, activity.RegisterOptions{Name: "UpdateNotification"})
+	c := s.Compliance
+	if c == nil {
+		c = &Compliance{}
+	}
+	r.RegisterActivityWithOptions(c.EvaluateCompliance, activity.RegisterOptions{Name: "EvaluateCompliance"})
 }
 
 // NewProber builds the Prober the worker's configuration asks for: through the API server's service proxy

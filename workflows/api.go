@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -139,6 +140,8 @@ type Status struct {
 	Abort         *AbortRequest  `json:"abort,omitempty"`
 	// Scan is the security gate's outcome once the scan stage has an answer.
 	Scan *ScanSummary `json:"scan,omitempty"`
+	// Compliance is the compliance gate's outcome: status, counts, the rules that did not pass, the report.
+	Compliance *activities.ComplianceResult `json:"compliance,omitempty"`
 	// Approval is the approval gate, when the spec has one.
 	Approval *ApprovalStatus `json:"approval,omitempty"`
 	// Notifications counts what reached Slack, when the spec names a channel.
@@ -156,6 +159,8 @@ type ReleaseResult struct {
 	Stages        []Stage `json:"stages"`
 	// Scan is the security gate's outcome (counts and top findings; the reports hold the rest).
 	Scan *ScanSummary `json:"scan,omitempty"`
+	// Compliance is the compliance gate's outcome.
+	Compliance *activities.ComplianceResult `json:"compliance,omitempty"`
 	// Approval is the accepted decision that let the release into production, when the spec has a gate.
 	Approval *ApprovalDecision `json:"approval,omitempty"`
 }

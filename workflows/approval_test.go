@@ -209,7 +209,7 @@ func TestEveryStageIsReportedInOneThread(t *testing.T) {
 		"demo-app v1.1.0: release started",
 		"demo-app v1.1.0: scan succeeded", "demo-app v1.1.0: push succeeded", "demo-app v1.1.0: sign succeeded",
 		"demo-app v1.1.0: staging-deploy succeeded", "demo-app v1.1.0: staging-smoke succeeded",
-		"demo-app v1.1.0: approval needed before production", "demo-app v1.1.0: approved by alice",
+		"demo-app v1.1.0: compliance succeeded", "demo-app v1.1.0: approval needed before production", "demo-app v1.1.0: approved by alice",
 		"demo-app v1.1.0: approval succeeded",
 		"demo-app v1.1.0: production-deploy succeeded", "demo-app v1.1.0: preview-checks succeeded",
 		"demo-app v1.1.0: traffic-switch succeeded", "demo-app v1.1.0: verify succeeded",
@@ -221,11 +221,11 @@ func TestEveryStageIsReportedInOneThread(t *testing.T) {
 		require.Equal(t, "1.000001", p.Thread, p.Message.Title)
 		require.Equal(t, "C0FAKE", p.Channel, "replies go to the channel's ID")
 	}
-	approval := h.fc.posts[6].Message
+	approval := h.fc.posts[7].Message
 	require.Len(t, approval.Actions, 2)
 	require.Equal(t, ActionApprove, approval.Actions[0].ID)
 	require.Equal(t, WorkflowID("demo-app", "demo-production")+"|"+"default-test-run-id", approval.Actions[0].Value)
-	require.Equal(t, 15, h.status(t).Notifications.Sent)
+	require.Equal(t, 16, h.status(t).Notifications.Sent)
 }
 
 func TestRolledBackReleaseIsReportedWithItsReason(t *testing.T) {

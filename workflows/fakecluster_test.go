@@ -81,6 +81,7 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(registry.CheckSigningKeys, mockAny, mockAny).Return(f.CheckSigningKeys).Maybe()
 	env.OnActivity(registry.ReadTags, mockAny, mockAny).Return(f.ReadTags).Maybe()
 	env.OnActivity(notifications.Notify, mockAny, mockAny).Return(f.Notify).Maybe()
+	env.OnActivity(complianceActs.EvaluateCompliance, mockAny, mockAny).Return(f.EvaluateCompliance).Maybe()
 	env.OnActivity(registry.VerifyImage, mockAny, mockAny).Return(f.VerifyImage).Maybe()
 }
 
@@ -93,6 +94,19 @@ func (f *fakeCluster) Notify(_ context.Context, in activities.NotifyInput) (acti
 	}
 	f.posts = append(f.posts, in)
 	return activities.NotifyResult{Channel: "C0FAKE", TS: fmt.Sprintf("1.%06d", len(f.posts)), Sent: true}, nil
+}
+
+// EvaluateCompliance runs the real evaluation (it is pure) without writing a report; failures are injected
+// under "EvaluateCompliance <app>".
+func (f *fakeCluster) EvaluateCompliance(ctx context.Context, in activities.ComplianceInput) (activities.ComplianceResult, error) {
+	f.mu.Lock()
+	err := f.record("EvaluateCompliance", in.Deployment.App)
+	f.mu.Unlock()
+	if err != nil {
+		return activities.ComplianceResult{}, err
+	}
+	in.ReportName = ""
+	return (&activities.Compliance{}).EvaluateCompliance(ctx, in)
 }
 
 // titles are the titles of the notifications sent.

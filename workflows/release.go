@@ -41,8 +41,10 @@ type release struct {
 	tags []string
 	// people is set when the release has the approval gate and notifications (peopleChange).
 	people bool
-	gate   gate
-	n      *notifier
+	// compliance is set when the release runs the compliance stage (complianceChange).
+	compliance bool
+	gate       gate
+	n          *notifier
 	// committed is set once the old color starts scaling down: from then on an abort changes nothing.
 	committed bool
 	prevColor string
@@ -91,6 +93,10 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	if !r.promote {
 		r.t.drop(StagePush, StageSign)
 	}
+	r.compliance = workflow.GetVersion(ctx, complianceChange, workflow.DefaultVersion, 1) >= 1
+	if !r.compliance {
+		r.t.drop(StageCompliance)
+	}
 	if !r.people {
 		r.t.drop(StageApproval)
 	} else {
@@ -119,7 +125,7 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	return ReleaseResult{
 		App: r.in.Spec.App.Name, Version: r.in.Version, Image: r.image,
 		ActiveColor: r.newColor, PreviousColor: r.prevColor, Stages: r.t.stagesCopy(), Scan: r.t.status.Scan,
-		Approval: r.approvalDecision(),
+		Approval: r.approvalDecision(), Compliance: r.t.status.Compliance,
 	}, nil
 }
 
@@ -239,22 +245,24 @@ func (r *release) run(ctx workflow.Context) error {
 		fn   func(workflow.Context) (string, error)
 	}
 	var steps []step
-	if r.scan {
-		steps = append(steps, step{StageScan, r.scanImage})
+	add := func(on bool, more ...step) {
+		if on {
+			steps = append(steps, more...)
+		}
 	}
-	if r.promote {
-		steps = append(steps, step{StagePush, r.push}, step{StageSign, r.sign})
-	}
-	for _, st := range append(steps, []step{
-		{StageStagingDeploy, r.stagingDeploy},
-		{StageStagingSmoke, r.stagingSmoke},
-		{StageApproval, r.approvalGate},
-		{StageProductionDeploy, r.productionDeploy},
-		{StagePreviewChecks, r.previewChecks},
-		{StageTrafficSwitch, r.trafficSwitch},
-		{StageVerify, r.verify},
-		{StageScaleDownOld, r.scaleDownOld},
-	}...) {
+	add(r.scan, step{StageScan, r.scanImage})
+	add(r.promote, step{StagePush, r.push}, step{StageSign, r.sign})
+	add(true, step{StageStagingDeploy, r.stagingDeploy}, step{StageStagingSmoke, r.stagingSmoke})
+	add(r.compliance, step{StageCompliance, r.complianceGate})
+	add(r.people, step{StageApproval, r.approvalGate})
+	add(true,
+		step{StageProductionDeploy, r.productionDeploy},
+		step{StagePreviewChecks, r.previewChecks},
+		step{StageTrafficSwitch, r.trafficSwitch},
+		step{StageVerify, r.verify},
+		step{StageScaleDownOld, r.scaleDownOld},
+	)
+	for _, st := range steps {
 		if err := r.stage(ctx, st.name, st.fn); err != nil {
 			return err
 		}

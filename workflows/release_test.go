@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -42,11 +43,31 @@ func testSpec() spec.Spec {
 		App:          spec.App{Name: "demo-app"},
 		Environments: spec.Environments{Staging: spec.Environment{Namespace: "demo-staging"}, Production: spec.Environment{Namespace: "demo-production"}},
 		Image:        spec.Image{Repository: "localhost/slipway/demo-app"},
-		Container:    spec.Container{Port: 8080},
+		Container:    compliantContainer(),
 		BlueGreen:    spec.BlueGreen{ScaleDownDelay: spec.Duration(30 * time.Second)},
 		Smoke:        spec.Smoke{Checks: []spec.Check{{Path: "/health", ExpectBody: "ok"}}},
+		Compliance:   spec.Compliance{Settings: declared()},
 	}
 	return s
+}
+
+// compliantContainer passes every compliance rule a container can pass.
+func compliantContainer() spec.Container {
+	yes, no, uid := true, false, int64(10001)
+	return spec.Container{
+		Port: 8080,
+		Resources: spec.Resources{Requests: spec.ResourceList{CPU: "50m", Memory: "32Mi"},
+			Limits: spec.ResourceList{CPU: "200m", Memory: "64Mi"}},
+		Probes: spec.Probes{Liveness: &spec.HTTPProbe{Path: "/health"}, Readiness: &spec.HTTPProbe{Path: "/ready"}},
+		SecurityContext: &spec.SecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, ReadOnlyRootFilesystem: &yes,
+			AllowPrivilegeEscalation: &no, DropCapabilities: []string{"ALL"}},
+	}
+}
+
+// declared declares every app setting the compliance rules ask about.
+func declared() compliance.Settings {
+	yes := true
+	return compliance.Settings{EncryptionAtRest: &yes, AuditLogging: &yes, RateLimiting: &yes}
 }
 
 func releaseInput(version string) ReleaseInput {

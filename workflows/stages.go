@@ -15,6 +15,7 @@ const (
 	StageSign             = "sign"
 	StageStagingDeploy    = "staging-deploy"
 	StageStagingSmoke     = "staging-smoke"
+	StageCompliance       = "compliance"
 	StageApproval         = "approval"
 	StageProductionDeploy = "production-deploy"
 	StagePreviewChecks    = "preview-checks"
@@ -25,7 +26,7 @@ const (
 
 // releaseStages is the plan the status query shows before anything runs.
 var releaseStages = []string{
-	StageValidate, StageScan, StagePush, StageSign, StageStagingDeploy, StageStagingSmoke, StageApproval, StageProductionDeploy,
+	StageValidate, StageScan, StagePush, StageSign, StageStagingDeploy, StageStagingSmoke, StageCompliance, StageApproval, StageProductionDeploy,
 	StagePreviewChecks, StageTrafficSwitch, StageVerify, StageScaleDownOld,
 }
 

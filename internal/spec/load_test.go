@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
@@ -71,7 +72,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field without suggestion", replaceLine(t, 4, "  name: shop\n  owner: team-a"),
 			`deploy/slipway.yaml:5: app.owner: unknown field; known fields: name`},
 		{"unknown top-level field", base + "extra: 1\n",
-			`deploy/slipway.yaml:17: extra: unknown field; known fields: apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, approval, notify`},
+			`deploy/slipway.yaml:17: extra: unknown field; known fields: apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify`},
 		{"bad integer", replaceLine(t, 13, "  port: eighty"),
 			`deploy/slipway.yaml:13: container.port: want an integer, got "eighty"`},
 		{"quoted integer", replaceLine(t, 13, `  port: "8080"`),
@@ -84,7 +85,7 @@ func TestParseErrors(t *testing.T) {
 			`deploy/slipway.yaml:4: app.name: want a string, got a list`},
 		{"string for mapping", replaceLine(t, 3, "app: shop\nx:"),
 			`deploy/slipway.yaml:3: app: want a mapping with the fields name; got "shop"` + "\n" +
-				`deploy/slipway.yaml:4: x: unknown field; known fields: apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, approval, notify`},
+				`deploy/slipway.yaml:4: x: unknown field; known fields: apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify`},
 		{"mapping for list", strings.Replace(base, "  checks:\n    - path: /health\n", "  checks: {path: /health}\n", 1),
 			`deploy/slipway.yaml:15: smoke.checks: want a list, got a mapping`},
 		{"bad bool", replaceLine(t, 13, "  port: 8080\n  securityContext:\n    runAsNonRoot: \"yes\""),
@@ -112,7 +113,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "", `deploy/slipway.yaml: the spec is empty; it must start with "apiVersion: slipway.dev/v1alpha1" and "kind: ReleaseSpec"`},
 		{"only comments", "# nothing\n", `deploy/slipway.yaml: the spec is empty; it must start with "apiVersion: slipway.dev/v1alpha1" and "kind: ReleaseSpec"`},
 		{"a list", "- a\n- b\n",
-			`deploy/slipway.yaml:1: want a mapping with the fields apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, approval, notify; got a list`},
+			`deploy/slipway.yaml:1: want a mapping with the fields apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify; got a list`},
 		{"merge key", replaceLine(t, 4, "  <<: {name: shop}"),
 			`deploy/slipway.yaml:3: app.name: required` + "\n" +
 				`deploy/slipway.yaml:4: app."<<": merge keys (<<) are not supported; write the fields out`},
@@ -203,6 +204,7 @@ func TestLoad(t *testing.T) {
 
 // The demo spec of `make demo` must load, and say what docs/spec.md says it says.
 func TestLoadExample(t *testing.T) {
+	yes := true
 	s, err := Load("../../examples/demo/slipway.yaml")
 	require.NoError(t, err)
 	want := &Spec{
@@ -258,6 +260,7 @@ func TestLoadExample(t *testing.T) {
 			Interval: Duration(time.Second),
 			Timeout:  Duration(2 * time.Second),
 		},
+		Compliance: Compliance{Settings: compliance.Settings{EncryptionAtRest: &yes, AuditLogging: &yes, RateLimiting: &yes}},
 	}
 	require.Equal(t, want, s)
 }

@@ -6,6 +6,7 @@ package spec
 import (
 	"slices"
 
+	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
@@ -28,10 +29,25 @@ type Spec struct {
 	Container    Container    `json:"container" yaml:"container"`
 	BlueGreen    BlueGreen    `json:"blueGreen" yaml:"blueGreen"`
 	Smoke        Smoke        `json:"smoke" yaml:"smoke"`
+	// Compliance is the policy of the compliance gate, which runs in every release before production.
+	Compliance Compliance `json:"compliance,omitempty" yaml:"compliance,omitempty"`
 	// Approval gates production on a person's decision; absent, production follows staging at once.
 	Approval *Approval `json:"approval,omitempty" yaml:"approval,omitempty"`
 	// Notify says where the release is reported; absent, nothing is posted.
 	Notify Notify `json:"notify,omitempty" yaml:"notify,omitempty"`
+}
+
+// Compliance configures the compliance gate: the rules of the chosen frameworks (GDPR, HIPAA, SOX, PCI) run
+// over the production Deployment as it will be applied, the app's declared settings and the release's
+// evidence (scanned, signed, by digest), before production changes. The section is optional: without it every
+// framework's rules run and only failures block.
+type Compliance struct {
+	// Policy: frameworks, waivers (each with a reason and an expiry), warningsBlock; at the top level of the
+	// section, like scan's policy.
+	compliance.Policy `yaml:",inline"`
+	// Settings are what the team declares about the app and Slipway cannot see: encryption at rest, audit
+	// logging, rate limiting.
+	Settings compliance.Settings `json:"settings,omitempty" yaml:"settings,omitempty"`
 }
 
 // Approval is the gate before production. A release waits for an `approve` (or `reject`) from one of the

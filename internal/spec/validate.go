@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
@@ -141,6 +142,7 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	}
 
 	v.scanSection(&s.Scan, now)
+	v.complianceSection(&s.Compliance, now)
 	v.approval(s.Approval)
 	v.notify(&s.Notify)
 
@@ -175,6 +177,21 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	}
 	v.errs.sort()
 	return v.errs
+}
+
+// complianceSection checks the compliance policy with compliance.Policy's own rules (its paths start with
+// "compliance.").
+func (v *validator) complianceSection(c *Compliance, now time.Time) {
+	if err := c.Policy.Validate(now); err != nil {
+		var perrs compliance.FieldErrors
+		if !errors.As(err, &perrs) {
+			v.add("compliance", "%v", err)
+			return
+		}
+		for _, pe := range perrs {
+			v.add(pe.Path, "%s", pe.Message)
+		}
+	}
 }
 
 // approval checks the approval section.

@@ -1,0 +1,141 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vektagraf/slipway/internal/compliance"
+)
+
+// ErrNonCompliant: the compliance rules, evaluated over the production Deployment the release would apply,
+// block the release. The message is the report's summary and the error's details carry the ComplianceResult,
+// like ErrVulnerable; the same input gives the same report, so it is never retried.
+const ErrNonCompliant = "NonCompliant"
+
+// Compliance evaluates the compliance gate before production. ReportsDir is the worker's reports directory
+// (the same as Scanners.ReportsDir): when it is set, the report of an input with a ReportName goes to
+// ReportsDir/ReportName/compliance.json, next to the scan's reports.
+type Compliance struct {
+	ReportsDir string
+}
+
+// ComplianceInput is the input of EvaluateCompliance: the production Deployment as ApplyDeployment would
+// render it, what the spec declares and chooses, and the release's evidence so far.
+type ComplianceInput struct {
+	Deployment ApplyDeploymentInput `json:"deployment"`
+	Settings   compliance.Settings  `json:"settings"`
+	Policy     compliance.Policy    `json:"policy"`
+	// Scanned says the release scanned Deployment.Image; ScanPassed that the scan found nothing blocking.
+	Scanned    bool `json:"scanned"`
+	ScanPassed bool `json:"scanPassed"`
+	// Signed says the release signed Deployment.Image and verified the signature.
+	Signed bool `json:"signed"`
+	// ReportName names the report's subdirectory of the worker's reports directory ("demo-app/1.4.2"), as
+	// ScanInput.ReportName does; empty, or a worker without a reports directory, writes no report.
+	ReportName string `json:"reportName,omitempty"`
+}
+
+// ComplianceResult is what EvaluateCompliance returns, small enough for workflow history: the status, the
+// counts and the rules that did not pass; the full report (every rule) is in compliance.json.
+type ComplianceResult struct {
+	// Status is the report's: passed, warning or failed.
+	Status string `json:"status"`
+	// Summary is the report's one line.
+	Summary string            `json:"summary"`
+	Counts  compliance.Counts `json:"counts"`
+	// Failed lists the IDs of the rules that failed or could not be evaluated; Warnings those that warned
+	// without a waiver; Waived those a waiver turned into a warning.
+	Failed   []string `json:"failed,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	Waived   []string `json:"waived,omitempty"`
+	// Rules are the results of the rules that did not pass, with their messages and waivers.
+	Rules []compliance.RuleResult `json:"rules,omitempty"`
+	// Frameworks are the frameworks whose rules ran.
+	Frameworks []string `json:"frameworks"`
+	// ReportsDir is the directory on the worker holding compliance.json, and ReportDigest the file's sha256
+	// digest, when the report was written.
+	ReportsDir   string `json:"reportsDir,omitempty"`
+	ReportDigest string `json:"reportDigest,omitempty"`
+}
+
+// EvaluateCompliance renders the production Deployment with RenderDeployment, evaluates the compliance rules
+// of the policy's frameworks over it, the declared settings and the evidence, and writes the report when the
+// worker has a reports directory and the input a ReportName.
+//
+// Errors: a malformed input, an invalid policy or an expired waiver is a non-retryable ErrInvalidInput; a
+// report that cannot be written a retryable error. A blocking report (failed, or a warning without a waiver
+// under warningsBlock) is returned as the result AND a non-retryable ErrNonCompliant whose message is the
+// summary and whose details carry the same ComplianceResult, since Temporal drops an activity's result when it
+// returns an error.
+func (c *Compliance) EvaluateCompliance(_ context.Context, in ComplianceInput) (ComplianceResult, error) {
+	now := time.Now().UTC()
+	if err := validateComplianceInput(in, now); err != nil {
+		return ComplianceResult{}, err
+	}
+	report := compliance.Evaluate(compliance.Input{
+		Deployment: RenderDeployment(in.Deployment),
+		Settings:   in.Settings,
+		Image:      in.Deployment.Image,
+		Scanned:    in.Scanned,
+		ScanPassed: in.ScanPassed,
+		Signed:     in.Signed,
+	}, in.Policy, now)
+
+	res := complianceResult(report)
+	if in.ReportName != "" && c.ReportsDir != "" {
+		dir := filepath.Join(c.ReportsDir, filepath.FromSlash(in.ReportName))
+		digest, err := compliance.WriteReport(dir, report)
+		if err != nil {
+			return ComplianceResult{}, err
+		}
+		res.ReportsDir, res.ReportDigest = dir, digest
+	}
+	if report.Blocks(in.Policy) {
+		return res, temporal.NewNonRetryableApplicationError(res.Summary, ErrNonCompliant, nil, res)
+	}
+	return res, nil
+}
+
+// validateComplianceInput refuses what ApplyDeployment would refuse (so the rules judge exactly what would be
+// applied), a bad report name and an invalid policy.
+func validateComplianceInput(in ComplianceInput, now time.Time) error {
+	if err := validateApplyDeployment(in.Deployment); err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return invalidInput("compliance: %s", appErr.Message())
+		}
+		return invalidInput("compliance: %v", err)
+	}
+	if in.ReportName != "" {
+		if problem := reportNameProblem(in.ReportName); problem != "" {
+			return invalidInput("compliance: reportName %q: %s", in.ReportName, problem)
+		}
+	}
+	if err := in.Policy.Validate(now); err != nil {
+		return invalidInput("compliance: policy: %v", err)
+	}
+	return nil
+}
+
+// complianceResult keeps the report's status, counts and the rules that did not pass.
+func complianceResult(r compliance.Report) ComplianceResult {
+	res := ComplianceResult{Status: r.Status, Summary: r.Summary(), Counts: r.Counts, Frameworks: r.Frameworks}
+	for _, rr := range r.Rules {
+		switch {
+		case rr.Status == compliance.StatusPassed:
+			continue
+		case rr.Waived():
+			res.Waived = append(res.Waived, rr.ID)
+		case rr.Status == compliance.StatusWarning:
+			res.Warnings = append(res.Warnings, rr.ID)
+		default:
+			res.Failed = append(res.Failed, rr.ID)
+		}
+		res.Rules = append(res.Rules, rr)
+	}
+	return res
+}

@@ -1,0 +1,341 @@
+package compliance
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+)
+
+const (
+	digest      = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	pinnedImage = "registry.example/demo-app:1.4.2@" + digest
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// appContainer is the container RenderDeployment builds from a compliant spec.
+func appContainer() *corev1ac.ContainerApplyConfiguration {
+	return corev1ac.Container().
+		WithName("app").
+		WithImage(pinnedImage).
+		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(8080).WithProtocol(corev1.ProtocolTCP)).
+		WithEnv(
+			corev1ac.EnvVar().WithName("LOG_LEVEL").WithValue("info"),
+			corev1ac.EnvVar().WithName("DB_PASSWORD").WithValueFrom(corev1ac.EnvVarSource().WithSecretKeyRef(
+				corev1ac.SecretKeySelector().WithName("demo-db").WithKey("password"))),
+			corev1ac.EnvVar().WithName("SLIPWAY_VERSION").WithValue("1.4.2"),
+		).
+		WithResources(corev1ac.ResourceRequirements().
+			WithRequests(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}).
+			WithLimits(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")})).
+		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/healthz").WithPort(intstr.FromString("http")))).
+		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/ready").WithPort(intstr.FromString("http")))).
+		WithSecurityContext(corev1ac.SecurityContext().
+			WithRunAsNonRoot(true).
+			WithRunAsUser(10001).
+			WithReadOnlyRootFilesystem(true).
+			WithAllowPrivilegeEscalation(false).
+			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")))
+}
+
+// deployment wraps containers in a Deployment shaped like RenderDeployment's (blue-green production color).
+func deployment(containers ...*corev1ac.ContainerApplyConfiguration) *appsv1ac.DeploymentApplyConfiguration {
+	labels := map[string]string{"app.kubernetes.io/name": "demo-app", "slipway.dev/color": "green"}
+	return appsv1ac.Deployment("demo-app-green", "demo-production").
+		WithLabels(labels).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(2).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(labels)).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(labels).
+				WithSpec(corev1ac.PodSpec().WithContainers(containers...))))
+}
+
+// compliantInput passes every rule.
+func compliantInput() Input {
+	return Input{
+		Deployment: deployment(appContainer()),
+		Settings:   Settings{EncryptionAtRest: ptr(true), AuditLogging: ptr(true), RateLimiting: ptr(true)},
+		Image:      pinnedImage,
+		Scanned:    true, ScanPassed: true, Signed: true,
+	}
+}
+
+// withContainer returns a compliant input whose app container is changed by f.
+func withContainer(f func(c *corev1ac.ContainerApplyConfiguration)) func(*Input) {
+	return func(in *Input) {
+		c := appContainer()
+		f(c)
+		in.Deployment = deployment(c)
+	}
+}
+
+type ruleCase struct {
+	name    string
+	change  func(*Input)
+	status  string
+	message string // a substring of the message; "" checks nothing
+}
+
+// ruleCases lists, by rule ID, inputs that pass, warn, fail or cannot be evaluated. Each case starts from
+// compliantInput, so only the rule under test changes its outcome.
+var ruleCases = map[string][]ruleCase{
+	RuleRunAsNonRoot: {
+		{name: "compliant", status: StatusPassed, message: "runAsUser 10001"},
+		{name: "runAsNonRoot without a user", status: StatusPassed, message: "runAsNonRoot: true", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.RunAsUser = nil
+		})},
+		{name: "a user without runAsNonRoot", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.RunAsNonRoot = nil
+		})},
+		{name: "inherited from the pod", status: StatusPassed, change: func(in *Input) {
+			c := appContainer()
+			c.SecurityContext.RunAsNonRoot, c.SecurityContext.RunAsUser = nil, nil
+			in.Deployment = deployment(c)
+			in.Deployment.Spec.Template.Spec.WithSecurityContext(corev1ac.PodSecurityContext().WithRunAsNonRoot(true))
+		}},
+		{name: "no security context", status: StatusFailed, message: "set container.securityContext.runAsNonRoot: true", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext = nil
+		})},
+		{name: "runAsNonRoot false", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.RunAsNonRoot, c.SecurityContext.RunAsUser = ptr(false), nil
+		})},
+		{name: "root user", status: StatusFailed, message: "runAsUser is 0 (root)", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.RunAsUser = ptr(int64(0))
+		})},
+		{name: "the container's root user overrides the pod's", status: StatusFailed, change: func(in *Input) {
+			c := appContainer()
+			c.SecurityContext.RunAsUser = ptr(int64(0))
+			in.Deployment = deployment(c)
+			in.Deployment.Spec.Template.Spec.WithSecurityContext(corev1ac.PodSecurityContext().WithRunAsUser(1000))
+		}},
+		{name: "a root init container is named", status: StatusFailed, message: `init container "migrate": may run as root`, change: func(in *Input) {
+			in.Deployment.Spec.Template.Spec.WithInitContainers(corev1ac.Container().WithName("migrate").WithImage(pinnedImage))
+		}},
+		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
+		{name: "no containers", status: StatusError, change: func(in *Input) { in.Deployment = deployment() }},
+	},
+	RuleNoPrivilegeEscalation: {
+		{name: "compliant", status: StatusPassed},
+		{name: "unset (defaults to true)", status: StatusFailed, message: "set container.securityContext.allowPrivilegeEscalation: false", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.AllowPrivilegeEscalation = nil
+		})},
+		{name: "true", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.AllowPrivilegeEscalation = ptr(true)
+		})},
+		{name: "privileged", status: StatusFailed, message: "privileged", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.WithPrivileged(true)
+		})},
+		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
+	},
+	RuleDropAllCapabilities: {
+		{name: "compliant", status: StatusPassed},
+		{name: "NET_BIND_SERVICE added back", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.Capabilities.WithAdd("NET_BIND_SERVICE")
+		})},
+		{name: "nothing dropped", status: StatusFailed, message: "set container.securityContext.dropCapabilities: [ALL]", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.Capabilities = nil
+		})},
+		{name: "some dropped", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.Capabilities = corev1ac.Capabilities().WithDrop("NET_RAW", "SYS_ADMIN")
+		})},
+		{name: "another capability added", status: StatusFailed, message: "adds capabilities SYS_ADMIN", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.Capabilities.WithAdd("SYS_ADMIN")
+		})},
+		{name: "no security context", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext = nil
+		})},
+	},
+	RuleReadOnlyRootFilesystem: {
+		{name: "compliant", status: StatusPassed},
+		{name: "unset", status: StatusFailed, message: "set container.securityContext.readOnlyRootFilesystem: true", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.ReadOnlyRootFilesystem = nil
+		})},
+		{name: "false", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.SecurityContext.ReadOnlyRootFilesystem = ptr(false)
+		})},
+		{name: "a second container is named", status: StatusFailed, message: `container "sidecar": set container.securityContext.readOnlyRootFilesystem`, change: func(in *Input) {
+			side := appContainer().WithName("sidecar")
+			side.SecurityContext.ReadOnlyRootFilesystem = nil
+			in.Deployment = deployment(appContainer(), side)
+		}},
+	},
+	RuleResources: {
+		{name: "compliant", status: StatusPassed},
+		{name: "no resources", status: StatusFailed, message: "set container.resources.requests.cpu, container.resources.requests.memory, container.resources.limits.cpu, container.resources.limits.memory", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.Resources = nil
+		})},
+		{name: "no cpu limit", status: StatusFailed, message: "set container.resources.limits.cpu", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.Resources.WithLimits(corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")})
+		})},
+		{name: "a zero memory request", status: StatusFailed, message: "set container.resources.requests.memory", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			(*c.Resources.Requests)[corev1.ResourceMemory] = resource.MustParse("0")
+		})},
+		{name: "init containers are not checked", status: StatusPassed, change: func(in *Input) {
+			in.Deployment.Spec.Template.Spec.WithInitContainers(corev1ac.Container().WithName("migrate"))
+		}},
+	},
+	RuleProbes: {
+		{name: "compliant", status: StatusPassed},
+		{name: "no liveness probe", status: StatusFailed, message: "set container.probes.liveness (", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.LivenessProbe = nil
+		})},
+		{name: "no readiness probe", status: StatusFailed, message: "set container.probes.readiness", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.ReadinessProbe = nil
+		})},
+		{name: "no probes", status: StatusFailed, message: "set container.probes.liveness and container.probes.readiness", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.LivenessProbe, c.ReadinessProbe = nil, nil
+		})},
+	},
+	RuleImageDigest: {
+		{name: "tag and digest", status: StatusPassed},
+		{name: "digest only", status: StatusPassed, change: func(in *Input) {
+			in.Image = "registry.example/demo-app@" + digest
+			in.Deployment = deployment(appContainer().WithImage(in.Image))
+		}},
+		{name: "tag only", status: StatusFailed, message: "registry.example/demo-app:1.4.2 is not pinned by digest", change: func(in *Input) {
+			in.Image = "registry.example/demo-app:1.4.2"
+			in.Deployment = deployment(appContainer().WithImage(in.Image))
+		}},
+		{name: "the Deployment's image is checked too", status: StatusFailed, change: func(in *Input) {
+			in.Deployment = deployment(appContainer().WithImage("registry.example/demo-app:latest"))
+		}},
+		{name: "a malformed digest", status: StatusFailed, change: func(in *Input) {
+			in.Image = "registry.example/demo-app@sha256:abc"
+			in.Deployment = deployment(appContainer().WithImage(in.Image))
+		}},
+		{name: "an init container's image", status: StatusFailed, message: "busybox", change: func(in *Input) {
+			in.Deployment.Spec.Template.Spec.WithInitContainers(corev1ac.Container().WithName("migrate").WithImage("busybox"))
+		}},
+		{name: "the input's image without a Deployment", status: StatusPassed, change: func(in *Input) { in.Deployment = nil }},
+		{name: "nothing to check", status: StatusError, change: func(in *Input) { in.Deployment, in.Image = nil, "" }},
+	},
+	RuleImageScanned: {
+		{name: "scanned and passed", status: StatusPassed},
+		{name: "blocking findings", status: StatusFailed, message: "scan.ignore", change: func(in *Input) { in.ScanPassed = false }},
+		{name: "not scanned", status: StatusFailed, message: "not scanned", change: func(in *Input) { in.Scanned, in.ScanPassed = false, false }},
+		{name: "not scanned, passed set anyway", status: StatusFailed, change: func(in *Input) { in.Scanned = false }},
+	},
+	RuleImageSigned: {
+		{name: "signed", status: StatusPassed},
+		{name: "unsigned", status: StatusWarning, message: "set image.signing", change: func(in *Input) { in.Signed = false }},
+	},
+	RuleNoSecretsInEnv: {
+		{name: "secretKeyRef", status: StatusPassed},
+		{name: "a literal password", status: StatusFailed, message: "container.env DB_PASSWORD has a literal value; move the value into a Kubernetes Secret and reference it with secretRef", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.Env[1].ValueFrom = nil
+			c.Env[1].WithValue("hunter2")
+		})},
+		{name: "names are matched case-insensitively", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.WithEnv(corev1ac.EnvVar().WithName("stripe_api_key").WithValue("sk_live_x"))
+		})},
+		{name: "each pattern", status: StatusFailed, message: "GITHUB_TOKEN", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.WithEnv(corev1ac.EnvVar().WithName("GITHUB_TOKEN").WithValue("ghp_x"), corev1ac.EnvVar().WithName("JWT_SECRET").WithValue("x"),
+				corev1ac.EnvVar().WithName("SIGNING_PRIVATE_KEY").WithValue("x"))
+		})},
+		{name: "a ConfigMap is not for secrets", status: StatusFailed, message: "comes from ConfigMap demo-config", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.WithEnv(corev1ac.EnvVar().WithName("API_TOKEN").WithValueFrom(corev1ac.EnvVarSource().WithConfigMapKeyRef(
+				corev1ac.ConfigMapKeySelector().WithName("demo-config").WithKey("token"))))
+		})},
+		{name: "a PEM private key under any name", status: StatusFailed, message: "literal private key", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.WithEnv(corev1ac.EnvVar().WithName("TLS").WithValue("-----BEGIN EC PRIVATE KEY-----\nMHcC...\n-----END EC PRIVATE KEY-----"))
+		})},
+		{name: "an empty value leaks nothing", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.WithEnv(corev1ac.EnvVar().WithName("SMTP_PASSWORD").WithValue(""))
+		})},
+		{name: "a path to a mounted secret", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.WithEnv(corev1ac.EnvVar().WithName("POSTGRES_PASSWORD_FILE").WithValue("/run/secrets/db"))
+		})},
+		{name: "ordinary names", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+			c.WithEnv(corev1ac.EnvVar().WithName("LOG_FORMAT").WithValue("json"), corev1ac.EnvVar().WithName("PORT").WithValue("8080"))
+		})},
+		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
+	},
+	RuleEncryptionAtRest: {
+		{name: "declared true", status: StatusPassed},
+		{name: "not declared", status: StatusFailed, message: "declare compliance.settings.encryptionAtRest: true", change: func(in *Input) { in.Settings.EncryptionAtRest = nil }},
+		{name: "declared false", status: StatusFailed, message: "declared false", change: func(in *Input) { in.Settings.EncryptionAtRest = ptr(false) }},
+	},
+	RuleAuditLogging: {
+		{name: "declared true", status: StatusPassed},
+		{name: "not declared", status: StatusFailed, message: "declare compliance.settings.auditLogging: true", change: func(in *Input) { in.Settings.AuditLogging = nil }},
+		{name: "declared false", status: StatusFailed, change: func(in *Input) { in.Settings.AuditLogging = ptr(false) }},
+	},
+	RuleRateLimiting: {
+		{name: "declared true", status: StatusPassed},
+		{name: "not declared warns", status: StatusWarning, message: "declare compliance.settings.rateLimiting: true", change: func(in *Input) { in.Settings.RateLimiting = nil }},
+		{name: "declared false fails", status: StatusFailed, change: func(in *Input) { in.Settings.RateLimiting = ptr(false) }},
+	},
+}
+
+func TestEveryRuleHasPassingAndFailingCases(t *testing.T) {
+	for _, r := range Rules() {
+		var statuses []string
+		for _, c := range ruleCases[r.ID] {
+			statuses = append(statuses, c.status)
+		}
+		require.Contains(t, statuses, StatusPassed, r.ID)
+		if r.ID == RuleImageSigned {
+			require.Contains(t, statuses, StatusWarning, r.ID)
+		} else {
+			require.Contains(t, statuses, StatusFailed, r.ID)
+		}
+	}
+	require.Len(t, ruleCases, len(Rules()))
+}
+
+func TestRules(t *testing.T) {
+	for _, r := range Rules() {
+		for _, c := range ruleCases[r.ID] {
+			t.Run(r.ID+"/"+c.name, func(t *testing.T) {
+				in := compliantInput()
+				if c.change != nil {
+					c.change(&in)
+				}
+				o := run(r, in)
+				require.Equal(t, c.status, o.Status, "%s", o.Message)
+				require.Contains(t, o.Message, c.message)
+				require.NotEmpty(t, o.Message)
+			})
+		}
+	}
+}
+
+func TestCompliantInputPassesEverything(t *testing.T) {
+	r := Evaluate(compliantInput(), Policy{}, now)
+	require.Equal(t, StatusPassed, r.Status, r.Summary())
+	require.Len(t, r.Rules, len(Rules()))
+	require.Equal(t, Counts{Passed: len(Rules())}, r.Counts)
+	require.False(t, r.Blocks(Policy{WarningsBlock: true}))
+}
+
+func TestCatalog(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range Rules() {
+		require.Regexp(t, `^SEC-\d{3}$`, r.ID)
+		require.False(t, seen[r.ID], "duplicate %s", r.ID)
+		seen[r.ID] = true
+		require.NotEmpty(t, r.Title)
+		require.NotEmpty(t, r.Field)
+		require.NotEmpty(t, r.Frameworks, r.ID)
+		for _, f := range r.Frameworks {
+			require.Contains(t, AllFrameworks, f, r.ID)
+		}
+		require.Contains(t, []string{SeverityHigh, SeverityMedium, SeverityLow}, r.Severity, r.ID)
+		require.NotNil(t, r.Check, r.ID)
+	}
+	// Every framework has rules of its own to run.
+	for _, f := range AllFrameworks {
+		require.NotEmpty(t, Evaluate(compliantInput(), Policy{Frameworks: []string{f}}, now).Rules, f)
+	}
+	// Rules returns copies.
+	rs := Rules()
+	rs[0].Frameworks[0] = "changed"
+	require.NotEqual(t, "changed", Rules()[0].Frameworks[0])
+}

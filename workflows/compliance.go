@@ -1,0 +1,58 @@
+package workflows
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vektagraf/slipway/activities"
+)
+
+// complianceActs is a nil receiver, like k8s.
+var complianceActs *activities.Compliance
+
+// complianceChange is the workflow.GetVersion change ID of the compliance stage. Releases recorded before it
+// replay without it.
+const complianceChange = "compliance-gate"
+
+// complianceGate evaluates the spec's compliance policy over the production Deployment as it will be applied
+// (the image by digest, the container's security settings, probes, resources, env), the app's declared
+// settings and the release's evidence (scanned, signed). A blocking report fails the stage with NonCompliant
+// before production changes; the report is written next to the scan's, and its digest recorded.
+func (r *release) complianceGate(ctx workflow.Context) (string, error) {
+	s := r.in.Spec
+	prod := s.Environments.Production
+	in := activities.ComplianceInput{
+		Deployment: r.deploymentInput(prod.Namespace, s.App.Name, "", r.image, r.in.Version, prod.Replicas),
+		Settings:   s.Compliance.Settings,
+		Policy:     s.Compliance.Policy,
+		ReportName: s.App.Name + "/" + r.in.Version,
+	}
+	if sc := r.t.status.Scan; sc != nil {
+		in.Scanned, in.ScanPassed = true, sc.Passed
+	}
+	in.Signed = r.promote && s.Image.Signing != nil && stageSucceeded(r.t, StageSign)
+	var res activities.ComplianceResult
+	err := workflow.ExecuteActivity(withShortActivity(ctx), complianceActs.EvaluateCompliance, in).Get(ctx, &res)
+	if err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.ErrNonCompliant && appErr.HasDetails() {
+			if derr := appErr.Details(&res); derr == nil {
+				r.t.status.Compliance = &res
+			}
+		}
+		return "", err
+	}
+	r.t.status.Compliance = &res
+	return res.Summary, nil
+}
+
+func stageSucceeded(t *tracker, name string) bool {
+	for _, s := range t.status.Stages {
+		if s.Name == name {
+			return s.State == StateSucceeded
+		}
+	}
+	return false
+}
