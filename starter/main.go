@@ -29,6 +29,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/config"
 	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/releases"
@@ -60,6 +62,7 @@ commands:
   reject    reject the running release at its approval gate; it rolls back
   rollback  put production back on the previous color
   input     print the JSON input of a release, for 'temporal workflow start --input-file release.json'
+  compliance evaluate the spec's compliance rules locally, without starting anything (exit 1 when it fails)
 
 Temporal is reached through TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE (default
 "default"); Web UI links use SLIPWAY_WEB_UI (default http://127.0.0.1:8233). Run 'starter <command> -h'
@@ -90,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmd.rollback(ctx, args[1:])
 	case "input":
 		return cmd.input(args[1:])
+	case "compliance":
+		return cmd.compliance(args[1:])
 	default:
 		fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
@@ -478,6 +483,60 @@ func (c *command) decide(ctx context.Context, args []string, approve bool) int {
 		verb = "approved"
 	}
 	fmt.Fprintf(c.stdout, "%s by %s at %s\n  Web UI: %s\n", verb, d.By, d.At.Format(time.RFC3339), run.URL)
+	return exitOK
+}
+
+// compliance evaluates the compliance rules over the production Deployment the spec renders, as the
+// release's compliance stage does, without Temporal or a cluster: the release's evidence (the pinned image,
+// the scan, the signature) is what the flags say.
+func (c *command) compliance(args []string) int {
+	fs := c.flags()
+	version := fs.String("version", "v0.0.0-local", "version to render")
+	image := fs.String("image", "", "the image as it would be deployed (default <image.repository>:<version>; a release pins it by digest)")
+	scanned := fs.Bool("scanned", false, "count the image as scanned without blocking findings")
+	signed := fs.Bool("signed", false, "count the image as signed")
+	if !c.parse(args) {
+		return exitUsage
+	}
+	s, code := c.loadSpec()
+	if s == nil {
+		return code
+	}
+	if err := spec.ValidateVersion(*version); err != nil {
+		return c.fail(exitUsage, "--version: %v", err)
+	}
+	img := *image
+	if img == "" {
+		var err error
+		if img, err = spec.ImageRef(s.Image.Repository, *version); err != nil {
+			return c.fail(exitUsage, "image: %v", err)
+		}
+	} else if err := spec.ValidateImageRef(img); err != nil {
+		return c.fail(exitUsage, "--image: %v", err)
+	}
+	if err := s.Compliance.Policy.Validate(time.Now()); err != nil {
+		return c.fail(exitUsage, "%v", err)
+	}
+	prod := s.Environments.Production
+	dep := activities.RenderDeployment(activities.ApplyDeploymentInput{
+		Namespace: prod.Namespace, Name: s.App.Name, App: s.App.Name, Image: img, Version: *version,
+		Replicas: prod.Replicas, PullPolicy: s.Image.PullPolicy, Container: s.Container, ProgressDeadline: s.BlueGreen.ProgressDeadline,
+	})
+	report := compliance.Evaluate(compliance.Input{Deployment: dep, Settings: s.Compliance.Settings, Image: img,
+		Scanned: *scanned, ScanPassed: *scanned, Signed: *signed}, s.Compliance.Policy, time.Now().UTC())
+	if c.asJSON {
+		out, err := compliance.EncodeReport(report)
+		if err != nil {
+			return c.fail(exitError, "%v", err)
+		}
+		fmt.Fprint(c.stdout, string(out))
+	} else {
+		compliance.Table(c.stdout, report)
+		fmt.Fprintf(c.stdout, "\n%s\n", report.Summary())
+	}
+	if report.Blocks(s.Compliance.Policy) {
+		return exitFailed
+	}
 	return exitOK
 }
 
