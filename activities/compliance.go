@@ -21,6 +21,8 @@ const ErrNonCompliant = "NonCompliant"
 // ReportsDir/ReportName/compliance.json, next to the scan's reports.
 type Compliance struct {
 	ReportsDir string
+	// Registry pushes the report next to the image (ComplianceInput.AttachTo); nil means the default keychain.
+	Registry *Registry
 }
 
 // ComplianceInput is the input of EvaluateCompliance: the production Deployment as ApplyDeployment would
@@ -37,6 +39,9 @@ type ComplianceInput struct {
 	// ReportName names the report's subdirectory of the worker's reports directory ("demo-app/1.4.2"), as
 	// ScanInput.ReportName does; empty, or a worker without a reports directory, writes no report.
 	ReportName string `json:"reportName,omitempty"`
+	// AttachTo, when set (an image by digest), also pushes compliance.json as an OCI artifact whose subject is
+	// that image (spec compliance.attachReport); ComplianceResult.ReportArtifact names it.
+	AttachTo string `json:"attachTo,omitempty"`
 }
 
 // ComplianceResult is what EvaluateCompliance returns, small enough for workflow history: the status, the
@@ -60,6 +65,8 @@ type ComplianceResult struct {
 	// digest, when the report was written.
 	ReportsDir   string `json:"reportsDir,omitempty"`
 	ReportDigest string `json:"reportDigest,omitempty"`
+	// ReportArtifact is the report's OCI artifact (repository@sha256:...), with AttachTo.
+	ReportArtifact string `json:"reportArtifact,omitempty"`
 }
 
 // EvaluateCompliance renders the production Deployment with RenderDeployment, evaluates the compliance rules
@@ -71,7 +78,7 @@ type ComplianceResult struct {
 // under warningsBlock) is returned as the result AND a non-retryable ErrNonCompliant whose message is the
 // summary and whose details carry the same ComplianceResult, since Temporal drops an activity's result when it
 // returns an error.
-func (c *Compliance) EvaluateCompliance(_ context.Context, in ComplianceInput) (ComplianceResult, error) {
+func (c *Compliance) EvaluateCompliance(ctx context.Context, in ComplianceInput) (ComplianceResult, error) {
 	now := time.Now().UTC()
 	if err := validateComplianceInput(in, now); err != nil {
 		return ComplianceResult{}, err
@@ -93,6 +100,23 @@ func (c *Compliance) EvaluateCompliance(_ context.Context, in ComplianceInput) (
 			return ComplianceResult{}, err
 		}
 		res.ReportsDir, res.ReportDigest = dir, digest
+	}
+	if in.AttachTo != "" {
+		data, err := compliance.EncodeReport(report)
+		if err != nil {
+			return ComplianceResult{}, err
+		}
+		reg := c.Registry
+		if reg == nil {
+			reg = &Registry{}
+		}
+		files := reportFiles{{name: compliance.ReportFile, mediaType: ComplianceReportArtifactType, data: data}}
+		if res.ReportArtifact, err = reg.attachReports(ctx, in.AttachTo, ComplianceReportArtifactType, files); err != nil {
+			return ComplianceResult{}, err
+		}
+		if res.ReportDigest == "" {
+			res.ReportDigest = files.digestOf(compliance.ReportFile)
+		}
 	}
 	if report.Blocks(in.Policy) {
 		return res, temporal.NewNonRetryableApplicationError(res.Summary, ErrNonCompliant, nil, res)

@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,4 +218,34 @@ func TestEvaluateComplianceInAnActivityEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, val.Get(&res))
 	require.Equal(t, compliance.StatusPassed, res.Status)
+}
+
+// TestComplianceReportAttachedToTheImage: with AttachTo, compliance.json is an OCI artifact whose subject is
+// the image, holding the same bytes as the file on the worker.
+func TestComplianceReportAttachedToTheImage(t *testing.T) {
+	tr := newTestRegistry(t)
+	d := tr.push(t, "team/app:v1.0.0")
+	image := tr.host + "/team/app@" + d.String()
+	c := &Compliance{ReportsDir: t.TempDir()}
+	in := complianceOK()
+	in.Deployment.Image = tr.host + "/team/app:v1.0.0@" + d.String()
+	in.ReportName, in.AttachTo = "app/v1.0.0", image
+	res, err := c.EvaluateCompliance(context.Background(), in)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(res.ReportArtifact, tr.host+"/team/app@sha256:"), res.ReportArtifact)
+
+	subject, err := name.NewDigest(image)
+	require.NoError(t, err)
+	idx, err := remote.Referrers(subject)
+	require.NoError(t, err)
+	im, err := idx.IndexManifest()
+	require.NoError(t, err)
+	require.Len(t, im.Manifests, 1)
+	require.Equal(t, ComplianceReportArtifactType, im.Manifests[0].ArtifactType)
+	art, err := remote.Image(subject.Context().Digest(im.Manifests[0].Digest.String()))
+	require.NoError(t, err)
+	m, err := art.Manifest()
+	require.NoError(t, err)
+	require.Len(t, m.Layers, 1)
+	require.Equal(t, res.ReportDigest, m.Layers[0].Digest.String(), "the artifact holds the report the worker wrote")
 }

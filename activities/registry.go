@@ -140,24 +140,26 @@ func classifyRegistry(what string, err error) error {
 // registry's referrers API (and `crane`/`oras` listings) tell it apart from signatures or SBOMs.
 const (
 	ScanReportsArtifactType = "application/vnd.slipway.scan-reports.v1+json"
-	reportMediaType         = "application/vnd.slipway.scan-report.v1+json"
-	sarifMediaType          = "application/sarif+json"
+	// ComplianceReportArtifactType is the artifact type of a compliance report attached to its image.
+	ComplianceReportArtifactType = "application/vnd.slipway.compliance-report.v1+json"
+	reportMediaType              = "application/vnd.slipway.scan-report.v1+json"
+	sarifMediaType               = "application/sarif+json"
 )
 
 // attachReports pushes the report files as one OCI artifact in the image's repository, with the image as its
 // subject, and returns it as repository@digest. The artifact's content is fixed by the files, so pushing the
 // same reports again is a no-op; the registry's referrers API lists it under the image's digest.
-func (r *Registry) attachReports(ctx context.Context, imageRef string, files reportFiles) (string, error) {
+func (r *Registry) attachReports(ctx context.Context, imageRef, artifactType string, files reportFiles) (string, error) {
 	d, err := name.NewDigest(imageRef, name.StrictValidation)
 	if err != nil {
-		return "", invalidInput("scan: attachReports needs target.image by digest: %v", err)
+		return "", invalidInput("attaching reports needs the image by digest (%q): %v", imageRef, err)
 	}
 	subject, err := remote.Head(d, r.options(ctx)...)
 	if err != nil {
 		return "", classifyRegistry("attach reports to "+imageRef, err)
 	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, ScanReportsArtifactType)
+	img = mutate.ConfigMediaType(img, types.MediaType(artifactType))
 	for _, f := range files {
 		img, err = mutate.Append(img, mutate.Addendum{
 			Layer:       static.NewLayer(f.data, types.MediaType(f.mediaType)),

@@ -183,7 +183,7 @@ func (s *Scanners) Scan(ctx context.Context, in ScanInput) (ScanResult, error) {
 			res.ReportsDir = dir
 		}
 		if in.AttachReports {
-			if res.ReportArtifact, err = s.registry().attachReports(ctx, target.pull, files); err != nil {
+			if res.ReportArtifact, err = s.registry().attachReports(ctx, target.pull, ScanReportsArtifactType, files); err != nil {
 				return ScanResult{}, err
 			}
 		}
@@ -557,13 +557,18 @@ func (s *Scanners) command(name string, t scanTarget) (path string, args, env []
 	}
 }
 
-// scannerEnv is the worker's environment without TRIVY_* and GRYPE_* (a host's severity filter, say, must not
-// change what a release sees), plus extra.
+// scannerEnvKeep are the worker's variables the scanners get. Nothing else passes: not TRIVY_* or GRYPE_* (a
+// host's severity filter must not change what a release sees), and not the worker's secrets (a Slack token, an
+// env: signing key), which a scanner's stderr could otherwise echo into an error.
+var scannerEnvKeep = []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"}
+
+// scannerEnv is the kept part of the worker's environment, plus extra.
 func scannerEnv(extra []string) []string {
 	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TRIVY_") && !strings.HasPrefix(kv, "GRYPE_") {
-			env = append(env, kv)
+	for _, k := range scannerEnvKeep {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
 		}
 	}
 	return append(env, extra...)
@@ -794,6 +799,17 @@ func (fs reportFiles) digests() scan.ReportDigests {
 		}
 	}
 	return d
+}
+
+// digestOf is the sha256 digest of the named file, or "".
+func (fs reportFiles) digestOf(name string) string {
+	for _, f := range fs {
+		if f.name == name {
+			sum := sha256.Sum256(f.data)
+			return "sha256:" + hex.EncodeToString(sum[:])
+		}
+	}
+	return ""
 }
 
 // write puts the files into dir, each atomically.

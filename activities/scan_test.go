@@ -328,3 +328,16 @@ func TestScanInAnActivityEnvironment(t *testing.T) {
 	require.Equal(t, 1, res.Verdict.Counts.Blocking.High)
 	require.Equal(t, []string{scan.ScannerGrype, scan.ScannerTrivy}, res.Scanners)
 }
+
+// TestScannersDoNotSeeTheWorkersSecrets: the scanners get PATH and friends, not the worker's tokens or keys.
+func TestScannersDoNotSeeTheWorkersSecrets(t *testing.T) {
+	t.Setenv("SLIPWAY_SLACK_TOKEN", "xoxb-secret")
+	t.Setenv("SLIPWAY_DEMO_SIGNING_KEY", "-----BEGIN PRIVATE KEY-----")
+	t.Setenv("TRIVY_SEVERITY", "LOW")
+	env := strings.Join(scannerEnv([]string{"GRYPE_DB_AUTO_UPDATE=false"}), "\n")
+	require.NotContains(t, env, "xoxb-secret")
+	require.NotContains(t, env, "PRIVATE KEY")
+	require.NotContains(t, env, "TRIVY_SEVERITY")
+	require.Contains(t, env, "PATH=")
+	require.Contains(t, env, "GRYPE_DB_AUTO_UPDATE=false")
+}

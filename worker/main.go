@@ -75,7 +75,7 @@ func run() error {
 	}
 	notifications := &activities.Notifications{Config: slackCfg, WebUI: os.Getenv("SLIPWAY_WEB_UI")}
 	activities.Register(w, activities.Set{Kubernetes: &activities.Kubernetes{Client: cs}, Prober: prober, Registry: reg,
-		Scanners: scanners, Notifications: notifications, Compliance: &activities.Compliance{ReportsDir: scanners.ReportsDir}})
+		Scanners: scanners, Notifications: notifications, Compliance: &activities.Compliance{ReportsDir: scanners.ReportsDir, Registry: reg}})
 	logger.Info("worker started", "temporal", tcfg.Address, "namespace", tcfg.Namespace, "taskQueue", *taskQueue,
 		"cluster", restCfg.Host, "probeMode", *probeMode, "trivy", scanners.TrivyPath, "grype", scanners.GrypePath,
 		"trivyCacheDir", scanners.TrivyCacheDir, "grypeDBDir", scanners.GrypeDBDir, "scanCacheDir", scanners.CacheDir,

@@ -102,7 +102,11 @@ func (r *release) setupApproval(ctx workflow.Context) error {
 		handle := func(approve bool) func(workflow.ReceiveChannel, bool) {
 			return func(c workflow.ReceiveChannel, _ bool) {
 				var req ApprovalRequest
-				c.Receive(gctx, &req)
+				// ReceiveAsync: a payload that does not decode is taken off the channel and refused, instead of
+				// blocking this coroutine (and every later signal) in Receive.
+				if ok := c.ReceiveAsync(&req); !ok {
+					return
+				}
 				if err := r.gate.check(req, approve); err != nil {
 					workflow.GetLogger(gctx).Warn("approval signal refused", "by", req.By, "error", err)
 					if st := r.t.status.Approval; st != nil && len(st.Refused) < maxRefused {
@@ -143,9 +147,9 @@ func (g *gate) check(req ApprovalRequest, approve bool) error {
 		return fmt.Errorf("the release is not waiting for approval yet; %s when its approval stage runs", verb)
 	case strings.TrimSpace(req.By) == "":
 		return errors.New("by: required; say who decides")
-	case !slices.Contains(g.spec.Approvers, req.By):
+	case !slices.ContainsFunc(g.spec.Approvers, func(a string) bool { return strings.EqualFold(a, req.By) }):
 		return fmt.Errorf("%s is not an approver of this release (approval.approvers: %s)", req.By, strings.Join(g.spec.Approvers, ", "))
-	case approve && !g.spec.AllowSelfApproval && req.By == g.actor:
+	case approve && !g.spec.AllowSelfApproval && strings.EqualFold(req.By, g.actor):
 		return fmt.Errorf("%s started this release and may not approve it (approval.allowSelfApproval is false); ask another approver", req.By)
 	}
 	return nil
@@ -201,7 +205,8 @@ func (r *release) approvalGate(ctx workflow.Context) (string, error) {
 		if !nextReminder.IsZero() && !now.Before(nextReminder) {
 			st.Reminders++
 			r.notifyReminder(ctx, st.Reminders, deadline)
-			nextReminder = nextReminder.Add(a.RemindEvery.D())
+			// From now, not from the missed time: a worker back from an outage sends one reminder, not a burst.
+			nextReminder = now.Add(a.RemindEvery.D())
 		}
 		if !escalation.IsZero() && !now.Before(escalation) {
 			st.Escalated = true

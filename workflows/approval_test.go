@@ -262,3 +262,30 @@ func TestReleaseWithoutAGateGoesStraightOn(t *testing.T) {
 	require.Empty(t, h.fc.posts)
 	require.Nil(t, h.status(t).Notifications)
 }
+
+// TestMalformedSignalDoesNotBlockLaterOnes: an approve signal whose payload is not an ApprovalRequest is
+// dropped, and a reject signal after it still decides.
+func TestMalformedSignalDoesNotBlockLaterOnes(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalApprove, "alice") }, 2*time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(SignalReject, ApprovalRequest{By: "bob", Comment: "no"})
+	}, 3*time.Minute)
+	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrRolledBack, errType(err))
+	require.Contains(t, err.Error(), "rejected by bob: no")
+}
+
+func TestApproversMatchWithoutCase(t *testing.T) {
+	h := newHarness(t)
+	in := gatedInput("v1.1.0")
+	in.Trigger.Actor = "Alice"
+	self := h.sendUpdate(time.Minute, UpdateApprove, ApprovalRequest{By: "alice"})
+	ok := h.sendUpdate(2*time.Minute, UpdateApprove, ApprovalRequest{By: "BOB"})
+	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
+	require.NoError(t, h.env.GetWorkflowError())
+	require.ErrorContains(t, self.rejected, "started this release and may not approve it", "self-approval is caught whatever the case")
+	require.NoError(t, ok.rejected)
+}

@@ -33,6 +33,9 @@ func (r *release) complianceGate(ctx workflow.Context) (string, error) {
 		in.Scanned, in.ScanPassed = true, sc.Passed
 	}
 	in.Signed = r.promote && s.Image.Signing != nil && stageSucceeded(r.t, StageSign)
+	if s.Compliance.AttachReport {
+		in.AttachTo = cmpOr(r.pushed, r.scanned) // the image as deployed, by digest
+	}
 	var res activities.ComplianceResult
 	err := workflow.ExecuteActivity(withShortActivity(ctx), complianceActs.EvaluateCompliance, in).Get(ctx, &res)
 	if err != nil {

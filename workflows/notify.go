@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,9 +24,11 @@ const (
 // NotificationStatus says what reached Slack: a notification that could not be sent is counted here and
 // never fails the release.
 type NotificationStatus struct {
-	Channel   string `json:"channel"`
-	Sent      int    `json:"sent"`
-	Failed    int    `json:"failed,omitempty"`
+	Channel string `json:"channel"`
+	Sent    int    `json:"sent"`
+	Failed  int    `json:"failed,omitempty"`
+	// Dropped counts the messages still queued when the finished release stopped waiting for them.
+	Dropped   int    `json:"dropped,omitempty"`
 	LastError string `json:"lastError,omitempty"`
 }
 
@@ -36,6 +39,8 @@ type notifier struct {
 	thread  string
 	queue   []notify.Message
 	busy    bool
+	// failing counts the messages given up in a row; while it is non-zero, messages get the quick give-up.
+	failing int
 	status  *NotificationStatus
 }
 
@@ -59,14 +64,20 @@ func (r *release) startNotifier(ctx workflow.Context) {
 			msg := r.n.queue[0]
 			r.n.queue, r.n.busy = r.n.queue[1:], true
 			var res activities.NotifyResult
-			err := workflow.ExecuteActivity(withNotify(gctx, r.n.status.Failed > 0), notifications.Notify,
+			err := workflow.ExecuteActivity(withNotify(gctx, r.n.failing > 0), notifications.Notify,
 				activities.NotifyInput{Channel: r.n.channel, Thread: r.n.thread, Message: msg}).Get(gctx, &res)
 			switch {
 			case err != nil:
 				r.n.status.Failed++
 				r.n.status.LastError = reasonOf(err)
+				// Only an outage (retryable errors exhausted) puts the notifier in quick give-up; a message Slack
+				// refused for itself (too long, bad blocks) says nothing about the next one.
+				if !isNonRetryable(err) {
+					r.n.failing++
+				}
 				workflow.GetLogger(gctx).Warn("notification not sent", "title", msg.Title, "error", err)
 			case res.Sent:
+				r.n.failing = 0
 				r.n.status.Sent++
 				if r.n.thread == "" && res.TS != "" {
 					// Replies go to the channel's ID, which Slack returns even for a post to "#name".
@@ -92,6 +103,15 @@ func (r *release) drainNotifications(ctx workflow.Context) {
 	}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	_, _ = workflow.AwaitWithTimeout(dctx, notifyDrainTimeout, func() bool { return len(r.n.queue) == 0 && !r.n.busy })
+	if n := len(r.n.queue); n > 0 {
+		r.n.status.Dropped = n
+	}
+}
+
+// isNonRetryable reports whether err carries a non-retryable ApplicationError.
+func isNonRetryable(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable()
 }
 
 // withNotify retries a notification with backoff (a rate-limited one after Slack's Retry-After) for up to a

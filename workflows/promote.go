@@ -59,7 +59,7 @@ func (r *release) push(ctx workflow.Context) (string, error) {
 	if err := workflow.ExecuteActivity(withPush(ctx), registry.PushImage, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
-	changes = res.Tags
+	changes = mergeTagChanges(res.Tags, before.Tags, digest)
 	r.pushed = res.Image
 	r.image = s.Image.Repository + ":" + r.in.Version + "@" + res.Digest
 	r.t.status.Image = r.image
@@ -68,6 +68,26 @@ func (r *release) push(ctx workflow.Context) (string, error) {
 		tags[i] = tc.Tag
 	}
 	return fmt.Sprintf("%s tagged %s", res.Image, strings.Join(tags, ", ")), nil
+}
+
+// mergeTagChanges is PushImage's record of where each tag pointed, corrected by ReadTags' reading from before
+// the push: when PushImage says a tag already pointed at the digest (previous == digest) but it did not before
+// the push, an earlier attempt of PushImage moved it and its record of the origin was lost (a worker killed
+// before its heartbeat went out); the reading from before is the truth then.
+func mergeTagChanges(pushed, before []activities.TagChange, digest string) []activities.TagChange {
+	out := make([]activities.TagChange, len(pushed))
+	for i, tc := range pushed {
+		out[i] = tc
+		if tc.Previous != digest {
+			continue
+		}
+		for _, b := range before {
+			if b.Tag == tc.Tag && b.Previous != digest {
+				out[i].Previous = b.Previous
+			}
+		}
+	}
+	return out
 }
 
 // sign signs the pushed digest with the key the spec names (read on the worker). A release without

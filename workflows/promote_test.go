@@ -170,3 +170,11 @@ func TestBadReleaseTagsAreRefusedBeforeAnything(t *testing.T) {
 // pushCompensations are the last compensations of every release that fails after its push stage: the tags
 // go back, then the digest is marked rejected.
 var pushCompensations = []string{"restore-tags", "mark-rejected"}
+
+func TestMergeTagChangesKeepsTheOriginAnEarlierAttemptLost(t *testing.T) {
+	const d = "sha256:new"
+	pushed := []activities.TagChange{{Tag: "v1.1.0"}, {Tag: "v1.1", Previous: d}, {Tag: "latest", Previous: d}}
+	before := []activities.TagChange{{Tag: "v1.1.0"}, {Tag: "v1.1", Previous: "sha256:old"}, {Tag: "latest", Previous: d}}
+	require.Equal(t, []activities.TagChange{{Tag: "v1.1.0"}, {Tag: "v1.1", Previous: "sha256:old"}, {Tag: "latest", Previous: d}},
+		mergeTagChanges(pushed, before, d), "v1.1 was moved by a lost attempt; latest already pointed here before the release")
+}

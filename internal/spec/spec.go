@@ -48,6 +48,9 @@ type Compliance struct {
 	// Settings are what the team declares about the app and Slipway cannot see: encryption at rest, audit
 	// logging, rate limiting.
 	Settings compliance.Settings `json:"settings,omitempty" yaml:"settings,omitempty"`
+	// AttachReport also pushes compliance.json to the registry as an OCI artifact whose subject is the image
+	// the release deploys, so the evidence travels with the image; it needs push rights on the repository.
+	AttachReport bool `json:"attachReport,omitempty" yaml:"attachReport,omitempty"`
 }
 
 // Approval is the gate before production. A release waits for an `approve` (or `reject`) from one of the

@@ -221,6 +221,11 @@ func (v *validator) approval(a *Approval) {
 	}
 	if a.RemindEvery != 0 {
 		v.durationRange("approval.remindEvery", a.RemindEvery, time.Minute, a.Timeout.D())
+		// Every reminder adds events to the release's history, which Temporal caps: bound their number.
+		if a.RemindEvery.D() > 0 && a.Timeout.D()/a.RemindEvery.D() > maxReminders {
+			v.add("approval.remindEvery", "%s would post %d reminders within approval.timeout %s; at most %d: remind less often",
+				shortDuration(a.RemindEvery.D()), a.Timeout.D()/a.RemindEvery.D(), shortDuration(a.Timeout.D()), maxReminders)
+		}
 	}
 	if a.EscalateAfter != 0 {
 		v.durationRange("approval.escalateAfter", a.EscalateAfter, time.Minute, a.Timeout.D())
@@ -232,6 +237,9 @@ func (v *validator) approval(a *Approval) {
 		v.add("approval.escalateTo", "%s is not a mention", quoteShort(a.EscalateTo))
 	}
 }
+
+// maxReminders bounds approval.timeout / approval.remindEvery.
+const maxReminders = 100
 
 // notify checks the notify section.
 func (v *validator) notify(n *Notify) {

@@ -115,6 +115,9 @@ func TestValidateRules(t *testing.T) {
 		{"reminder longer than the timeout", func(s *Spec) {
 			s.Approval = &Approval{Approvers: []string{"a"}, Timeout: Duration(time.Hour), OnTimeout: "reject", RemindEvery: Duration(2 * time.Hour)}
 		}, "approval.remindEvery", "between"},
+		{"too many reminders", func(s *Spec) {
+			s.Approval = &Approval{Approvers: []string{"a"}, Timeout: Duration(7 * 24 * time.Hour), OnTimeout: "reject", RemindEvery: Duration(time.Minute)}
+		}, "approval.remindEvery", "at most 100"},
 		{"slack channel", func(s *Spec) { s.Notify.Slack = &SlackNotify{Channel: "#releases"} }, "", ""},
 		{"slack channel id", func(s *Spec) { s.Notify.Slack = &SlackNotify{Channel: "C0123ABCD"} }, "", ""},
 		{"slack channel bad", func(s *Spec) { s.Notify.Slack = &SlackNotify{Channel: "releases channel"} }, "notify.slack.channel", "not a channel"},

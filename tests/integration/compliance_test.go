@@ -5,6 +5,7 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,7 @@ func TestMissingReadOnlyRootFilesystemFailsAtComplianceAndAWaiverLetsItPass(t *t
 	require.Contains(t, string(data), `"status": "failed"`)
 
 	// The same with a waiver (reason, future expiry): released, with a warning.
+	writable.Compliance.AttachReport = true
 	writable.Compliance.Waivers = []compliance.Waiver{{Rule: compliance.RuleReadOnlyRootFilesystem,
 		Reason: "the app writes its cache to /tmp until JIRA-123 moves it to an emptyDir", Expires: "2999-01-01"}}
 	res, _, err = release(t, h.releases, writable, "v1.1.0")
@@ -57,4 +59,6 @@ func TestMissingReadOnlyRootFilesystemFailsAtComplianceAndAWaiverLetsItPass(t *t
 	require.Equal(t, "green", res.ActiveColor)
 	require.Equal(t, "warning", res.Compliance.Status)
 	require.Contains(t, res.Compliance.Waived, compliance.RuleReadOnlyRootFilesystem)
+	// compliance.attachReport: the report also sits next to the released image.
+	require.True(t, strings.HasPrefix(res.Compliance.ReportArtifact, demoImage+"@sha256:"), res.Compliance.ReportArtifact)
 }

@@ -213,7 +213,7 @@ func setup(m *testing.M) (int, error) {
 	w := worker.New(h.temporal, inProcessQueue, worker.Options{DisableRegistrationAliasing: true})
 	workflows.Register(w)
 	activities.Register(w, activities.Set{Kubernetes: &activities.Kubernetes{Client: h.cs}, Prober: prober,
-		Registry: scanners.Registry, Scanners: scanners, Compliance: &activities.Compliance{ReportsDir: scanners.ReportsDir}})
+		Registry: scanners.Registry, Scanners: scanners, Compliance: &activities.Compliance{ReportsDir: scanners.ReportsDir, Registry: scanners.Registry}})
 	if err := w.Start(); err != nil {
 		return 1, fmt.Errorf("start worker: %w", err)
 	}
