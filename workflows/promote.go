@@ -13,6 +13,10 @@ import (
 // signature check before each deploy. Releases recorded before it replay without them.
 const promoteChange = "promote"
 
+// lateTagsChange is the change ID of the release-tags stage: floating tags move after verify instead of at
+// push. Releases recorded before it move every tag at push.
+const lateTagsChange = "late-floating-tags"
+
 // push checks the signing keys, copies the scanned digest into the production repository and puts the
 // release tags on it. Its compensations, registered just before the push (with where the tags pointed), put
 // every tag back where it was (or remove it) and mark the digest rejected, so no semver tag points at a build
@@ -27,16 +31,8 @@ func (r *release) push(ctx workflow.Context) (string, error) {
 			return "", err
 		}
 	}
-	// Where the tags point now, so the compensations can be registered before the push: a push that fails
-	// halfway (some tags moved) is undone too. PushImage's result replaces the list when it succeeds.
-	var before activities.ReadTagsResult
-	if err := workflow.ExecuteActivity(withShortActivity(ctx), registry.ReadTags,
-		activities.ReadTagsInput{Repository: s.Image.Repository, Tags: r.tags}).Get(ctx, &before); err != nil {
-		return "", err
-	}
 	_, digest, _ := strings.Cut(r.scanned, "@")
 	image := s.Image.Repository + "@" + digest
-	changes := before.Tags
 	reason := fmt.Sprintf("release %s of %s failed", r.in.Version, s.App.Name)
 	r.saga.add(StagePush, "mark-rejected", func(c workflow.Context) error {
 		if a := r.t.status.Abort; a != nil {
@@ -49,25 +45,62 @@ func (r *release) push(ctx workflow.Context) (string, error) {
 		}
 		return err
 	})
-	r.saga.add(StagePush, "restore-tags", func(c workflow.Context) error {
-		return workflow.ExecuteActivity(withShortActivity(c), registry.RestoreTags,
-			activities.RestoreTagsInput{Repository: s.Image.Repository, Digest: digest, Tags: changes}).Get(c, nil)
-	})
-
-	in := activities.PushImageInput{Source: r.scanned, Repository: s.Image.Repository, Tags: r.tags}
-	var res activities.PushImageResult
-	if err := workflow.ExecuteActivity(withPush(ctx), registry.PushImage, in).Get(ctx, &res); err != nil {
+	res, err := r.moveTags(ctx, StagePush, "restore-tags", r.scanned, digest, r.tags)
+	if err != nil {
 		return "", err
 	}
-	changes = mergeTagChanges(res.Tags, before.Tags, digest)
 	r.pushed = res.Image
 	r.image = s.Image.Repository + ":" + r.in.Version + "@" + res.Digest
 	r.t.status.Image = r.image
-	tags := make([]string, len(res.Tags))
-	for i, tc := range res.Tags {
+	return fmt.Sprintf("%s tagged %s", res.Image, tagList(res.Tags)), nil
+}
+
+// moveTags copies source (by digest) into image.repository and points tags at digest, with the
+// compensation that puts them back registered before anything moves: ReadTags reads where they point, the
+// compensation is registered with that reading, then PushImage runs and its own record (merged with the
+// reading) replaces it. A push that fails halfway is undone too.
+func (r *release) moveTags(ctx workflow.Context, stage, undo, source, digest string, tags []string) (activities.PushImageResult, error) {
+	repo := r.in.Spec.Image.Repository
+	var before activities.ReadTagsResult
+	if err := workflow.ExecuteActivity(withShortActivity(ctx), registry.ReadTags,
+		activities.ReadTagsInput{Repository: repo, Tags: tags}).Get(ctx, &before); err != nil {
+		return activities.PushImageResult{}, err
+	}
+	changes := before.Tags
+	r.saga.add(stage, undo, func(c workflow.Context) error {
+		return workflow.ExecuteActivity(withShortActivity(c), registry.RestoreTags,
+			activities.RestoreTagsInput{Repository: repo, Digest: digest, Tags: changes}).Get(c, nil)
+	})
+	var res activities.PushImageResult
+	if err := workflow.ExecuteActivity(withPush(ctx), registry.PushImage,
+		activities.PushImageInput{Source: source, Repository: repo, Tags: tags}).Get(ctx, &res); err != nil {
+		return activities.PushImageResult{}, err
+	}
+	changes = mergeTagChanges(res.Tags, before.Tags, digest)
+	return res, nil
+}
+
+// releaseTags moves the floating tags (major.minor, major, branch, latest) to the digest once production
+// serves it and passed verify, so nobody pulling "latest" or "v1.2" gets a build that was still waiting for
+// compliance or approval. An abort before the release commits puts them back.
+func (r *release) releaseTags(ctx workflow.Context) (string, error) {
+	if len(r.floatingTags) == 0 {
+		return "no floating tags in image.tags", nil
+	}
+	_, digest, _ := strings.Cut(r.pushed, "@")
+	res, err := r.moveTags(ctx, StageReleaseTags, "restore-floating-tags", r.pushed, digest, r.floatingTags)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s tagged %s", res.Image, tagList(res.Tags)), nil
+}
+
+func tagList(tcs []activities.TagChange) string {
+	tags := make([]string, len(tcs))
+	for i, tc := range tcs {
 		tags[i] = tc.Tag
 	}
-	return fmt.Sprintf("%s tagged %s", res.Image, strings.Join(tags, ", ")), nil
+	return strings.Join(tags, ", ")
 }
 
 // mergeTagChanges is PushImage's record of where each tag pointed, corrected by ReadTags' reading from before

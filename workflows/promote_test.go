@@ -37,9 +37,12 @@ func TestReleasePromotesTheScannedDigestSignsItAndVerifiesBeforeEachDeploy(t *te
 	pushed := prodRepo + "@" + digest
 	require.Equal(t, []string{
 		"ResolveImage " + ciRepo + ":v1.1.0", "Scan " + ciRepo + "@" + digest, "CheckSigningKeys env:SLIPWAY_SIGNING_KEY",
-		"ReadTags " + prodRepo, "PushImage " + prodRepo, "SetTag " + prodRepo + ":v1.1.0", "SetTag " + prodRepo + ":v1.1",
-		"SetTag " + prodRepo + ":sha-0123456", "SignImage " + pushed, "VerifyImage " + pushed,
-	}, h.fc.callsOf("")[:10], "the CI build is scanned, then copied, tagged and signed; the signature is checked before staging")
+		"ReadTags " + prodRepo, "PushImage " + prodRepo, "SetTag " + prodRepo + ":v1.1.0", "SetTag " + prodRepo + ":sha-0123456",
+		"SignImage " + pushed, "VerifyImage " + pushed,
+	}, h.fc.callsOf("")[:9], "the CI build is scanned, then copied, tagged with its own tags and signed; the signature is checked before staging")
+	// The floating tag moves only once production serves the build and passed verify.
+	calls := h.fc.callsOf("")
+	require.Greater(t, indexOf(calls, "SetTag "+prodRepo+":v1.1"), indexOf(calls, "SwitchService "+prodActive+"=green"))
 	var verified []int
 	for i, c := range h.fc.callsOf("") {
 		if c == "VerifyImage "+pushed {
@@ -56,7 +59,8 @@ func TestReleasePromotesTheScannedDigestSignsItAndVerifiesBeforeEachDeploy(t *te
 	require.Equal(t, prodRepo+":v1.1.0@"+digest, res.Image)
 	require.Equal(t, res.Image, h.fc.deployment(greenDep).image, "production runs the promoted digest")
 	st := h.status(t)
-	require.Contains(t, stageByName(st, StagePush).Message, "tagged v1.1.0, v1.1, sha-0123456")
+	require.Contains(t, stageByName(st, StagePush).Message, "tagged v1.1.0, sha-0123456")
+	require.Contains(t, stageByName(st, StageReleaseTags).Message, "tagged v1.1")
 	require.Contains(t, stageByName(st, StageSign).Message, "signed: ")
 	require.Empty(t, h.fc.rejected)
 }
@@ -84,6 +88,27 @@ func TestFailureAfterPushPutsTheTagsBackAndMarksTheDigestRejected(t *testing.T) 
 	}
 	require.Equal(t, []string{"switch-back-to-blue", "scale-down-green", "restore-staging", "restore-tags", "mark-rejected"}, comps)
 	require.Equal(t, StateCompensated, stageByName(st, StagePush).State)
+}
+
+func TestFloatingTagFailureRollsBackEverything(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	h.fc.regTags[prodRepo+":v1.1"] = "sha256:old"
+	h.fc.failNext("SetTag", prodRepo+":v1.1", temporal.NewNonRetryableApplicationError("denied", activities.ErrForbidden, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
+	err := h.env.GetWorkflowError()
+	require.Equal(t, ErrRolledBack, errType(err))
+	require.Contains(t, err.Error(), "stage release-tags failed")
+	requireRolledBack(t, h)
+	require.Equal(t, "sha256:old", h.fc.regTags[prodRepo+":v1.1"])
+	_, ok := h.fc.regTags[prodRepo+":v1.1.0"]
+	require.False(t, ok)
+	var comps []string
+	for _, c := range h.status(t).Compensations {
+		comps = append(comps, c.Name)
+	}
+	require.Equal(t, []string{"restore-floating-tags", "switch-back-to-blue", "scale-down-green", "restore-staging",
+		"restore-tags", "mark-rejected"}, comps)
 }
 
 func TestUnsignedImageIsNeverDeployed(t *testing.T) {
@@ -119,8 +144,8 @@ func TestPushFailingHalfwayPutsBackTheTagsItMoved(t *testing.T) {
 	h := newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
 	h.fc.regTags[prodRepo+":v1.1"] = "sha256:old"
-	// The second tag's write fails for good: v1.1.0 is already moved, v1.1 is not.
-	h.fc.failNext("SetTag", prodRepo+":v1.1", temporal.NewNonRetryableApplicationError("denied", activities.ErrForbidden, nil))
+	// The second tag's write fails for good: v1.1.0 is already moved, sha-0123456 is not.
+	h.fc.failNext("SetTag", prodRepo+":sha-0123456", temporal.NewNonRetryableApplicationError("denied", activities.ErrForbidden, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
 	require.Equal(t, ErrRolledBack, errType(err))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -37,8 +38,10 @@ type release struct {
 	// source is the reference the scan resolves (image.source or image.repository, tagged with the version);
 	// scanned is it pinned to the digest that was scanned; pushed is that digest in image.repository.
 	source, scanned, pushed string
-	// tags are the release tags the push stage puts on the digest.
-	tags []string
+	// tags are the release tags the push stage puts on the digest; floatingTags those release-tags moves.
+	tags, floatingTags []string
+	// lateTags is set when floating tags move after production verified the release (lateTagsChange).
+	lateTags bool
 	// people is set when the release has the approval gate and notifications (peopleChange).
 	people bool
 	// compliance is set when the release runs the compliance stage (complianceChange).
@@ -80,7 +83,7 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 		return ReleaseResult{}, err
 	}
 	r.image, r.t.status.Image = p.Image, p.Image
-	r.source, r.tags = p.Image, p.Tags
+	r.source, r.tags, r.floatingTags = p.Image, p.Tags, p.FloatingTags
 	if p.Source != "" {
 		r.source = p.Source
 	}
@@ -94,6 +97,12 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 		r.t.drop(StagePush, StageSign)
 	}
 	r.compliance = workflow.GetVersion(ctx, complianceChange, workflow.DefaultVersion, 1) >= 1
+	r.lateTags = workflow.GetVersion(ctx, lateTagsChange, workflow.DefaultVersion, 1) >= 1
+	if !r.lateTags {
+		// Recorded before the split: every tag moves at push.
+		r.tags, r.floatingTags = append(r.tags, r.floatingTags...), nil
+		r.t.drop(StageReleaseTags)
+	}
 	if !r.compliance {
 		r.t.drop(StageCompliance)
 	}
@@ -149,6 +158,9 @@ type preparedRelease struct {
 	Image  string    `json:"image"`
 	Source string    `json:"source,omitempty"`
 	Tags   []string  `json:"tags,omitempty"`
+	// FloatingTags are the tags the release-tags stage moves (lateTagsChange); empty in releases recorded
+	// before it, whose Tags hold every tag.
+	FloatingTags []string `json:"floatingTags,omitempty"`
 }
 
 // prepareRelease fills defaults and checks the input the same way the starter does, because a release started
@@ -171,10 +183,10 @@ func prepareRelease(_ context.Context, in ReleaseInput) (preparedRelease, error)
 		}
 	}
 	var source string
-	var tags []string
+	var tags, floating []string
 	if len(problems) == 0 {
 		var err error
-		if source, tags, err = ReleaseImages(in); err != nil {
+		if source, tags, floating, err = ReleaseImages(in); err != nil {
 			problems = append(problems, err)
 		}
 	}
@@ -182,22 +194,43 @@ func prepareRelease(_ context.Context, in ReleaseInput) (preparedRelease, error)
 		return preparedRelease{}, temporal.NewNonRetryableApplicationError(
 			"invalid release input, nothing was changed: "+errors.Join(problems...).Error(), ErrInvalidRelease, nil)
 	}
-	return preparedRelease{Spec: in.Spec, Image: image, Source: source, Tags: tags}, nil
+	return preparedRelease{Spec: in.Spec, Image: image, Source: source, Tags: tags, FloatingTags: floating}, nil
 }
 
+// floatingKinds are the tag kinds that move from build to build; the release moves them only once the new
+// version serves production (the release-tags stage), so nobody pulls an unapproved build by them.
+var floatingKinds = []string{spec.TagMajorMinor, spec.TagMajor, spec.TagBranch, spec.TagLatest}
+
 // ReleaseImages is the image a release scans when the spec names a source repository, and the release tags
-// (image.tags, with the version, commit and branch), checked the same way by the starter.
-func ReleaseImages(in ReleaseInput) (source string, tags []string, err error) {
+// (image.tags, with the version, commit and branch), checked the same way by the starter: the ones that name
+// this build only (semver, sha), put on it by the push stage, and the floating ones (major.minor, major,
+// branch, latest), moved by the release-tags stage after production verified it.
+func ReleaseImages(in ReleaseInput) (source string, tags, floating []string, err error) {
 	if in.Spec.Image.Source != "" {
 		if source, err = spec.ImageRef(in.Spec.Image.Source, in.Version); err != nil {
-			return "", nil, fmt.Errorf("image.source: %w", err)
+			return "", nil, nil, fmt.Errorf("image.source: %w", err)
 		}
 	}
-	tags, err = promote.Tags(in.Version, in.Spec.Image.Tags, in.Trigger.Commit, in.Trigger.Branch)
-	if err != nil {
-		return "", nil, fmt.Errorf("image.tags: %w", err)
+	var fixedKinds, floatKinds []string
+	for _, k := range in.Spec.Image.Tags {
+		if slices.Contains(floatingKinds, k) {
+			floatKinds = append(floatKinds, k)
+		} else {
+			fixedKinds = append(fixedKinds, k)
+		}
 	}
-	return source, tags, nil
+	for _, part := range []struct {
+		kinds []string
+		out   *[]string
+	}{{fixedKinds, &tags}, {floatKinds, &floating}} {
+		if len(part.kinds) == 0 {
+			continue
+		}
+		if *part.out, err = promote.Tags(in.Version, part.kinds, in.Trigger.Commit, in.Trigger.Branch); err != nil {
+			return "", nil, nil, fmt.Errorf("image.tags: %w", err)
+		}
+	}
+	return source, tags, floating, nil
 }
 
 // validateRelease runs prepareRelease, puts the defaulted spec into the input and checks the workflow ID.
@@ -260,8 +293,9 @@ func (r *release) run(ctx workflow.Context) error {
 		step{StagePreviewChecks, r.previewChecks},
 		step{StageTrafficSwitch, r.trafficSwitch},
 		step{StageVerify, r.verify},
-		step{StageScaleDownOld, r.scaleDownOld},
 	)
+	add(r.lateTags && r.promote, step{StageReleaseTags, r.releaseTags})
+	add(true, step{StageScaleDownOld, r.scaleDownOld})
 	for _, st := range steps {
 		if err := r.stage(ctx, st.name, st.fn); err != nil {
 			return err

@@ -21,13 +21,14 @@ const (
 	StagePreviewChecks    = "preview-checks"
 	StageTrafficSwitch    = "traffic-switch"
 	StageVerify           = "verify"
+	StageReleaseTags      = "release-tags"
 	StageScaleDownOld     = "scale-down-old"
 )
 
 // releaseStages is the plan the status query shows before anything runs.
 var releaseStages = []string{
 	StageValidate, StageScan, StagePush, StageSign, StageStagingDeploy, StageStagingSmoke, StageCompliance, StageApproval, StageProductionDeploy,
-	StagePreviewChecks, StageTrafficSwitch, StageVerify, StageScaleDownOld,
+	StagePreviewChecks, StageTrafficSwitch, StageVerify, StageReleaseTags, StageScaleDownOld,
 }
 
 // tracker keeps the Status a query returns. Only workflow code touches it, from one coroutine at a time, so it

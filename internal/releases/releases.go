@@ -68,7 +68,7 @@ func PrepareRelease(in *workflows.ReleaseInput) error {
 	} else if len(errs) == 0 {
 		if _, err := spec.ImageRef(in.Spec.Image.Repository, in.Version); err != nil {
 			errs = append(errs, fmt.Errorf("image: %w", err))
-		} else if _, _, err := workflows.ReleaseImages(*in); err != nil {
+		} else if _, _, _, err := workflows.ReleaseImages(*in); err != nil {
 			errs = append(errs, err)
 		}
 	}
