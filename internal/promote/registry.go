@@ -10,6 +10,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/vektagraf/slipway/internal/oci"
 )
 
 var (
@@ -50,23 +52,6 @@ func (e *TagMovedError) Error() string {
 // Is makes errors.Is(err, ErrTagMoved) true.
 func (e *TagMovedError) Is(target error) bool { return target == ErrTagMoved }
 
-// isNotFound reports whether err is the registry saying the manifest or repository does not exist.
-func isNotFound(err error) bool {
-	var terr *transport.Error
-	if !errors.As(err, &terr) {
-		return false
-	}
-	if terr.StatusCode == http.StatusNotFound {
-		return true
-	}
-	for _, d := range terr.Errors {
-		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
-			return true
-		}
-	}
-	return false
-}
-
 // describe returns the manifest descriptor ref points at (HEAD), falling back to a GET for registries whose HEAD
 // answers lack a header go-containerregistry needs (Docker-Content-Digest, Content-Type, Content-Length).
 func describe(ref name.Reference, opts ...remote.Option) (*v1.Descriptor, error) {
@@ -91,7 +76,7 @@ func TagDigest(ctx context.Context, repo name.Repository, tag string, opts ...re
 		return nil, fmt.Errorf("tag %q is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]*, at most %d characters)", tag, MaxTagLength)
 	}
 	d, err := describe(repo.Tag(tag), withContext(ctx, opts)...)
-	if isNotFound(err) {
+	if oci.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -114,7 +99,7 @@ func Copy(ctx context.Context, src name.Digest, dst name.Repository, opts ...rem
 	target := dst.Digest(src.DigestStr())
 	if d, err := describe(target, opts...); err == nil {
 		return v1.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}, nil
-	} else if !isNotFound(err) {
+	} else if !oci.IsNotFound(err) {
 		return v1.Descriptor{}, fmt.Errorf("look for %s: %w", target, err)
 	}
 	desc, err := remote.Get(src, opts...)
@@ -184,7 +169,7 @@ func RestoreTag(ctx context.Context, repo name.Repository, tag string, expect v1
 	case cur == nil || *cur != expect:
 		return &TagMovedError{Tag: tag, Expected: expect, Current: cur}
 	case previous != nil:
-		if _, err := describe(repo.Digest(previous.String()), opts...); isNotFound(err) {
+		if _, err := describe(repo.Digest(previous.String()), opts...); oci.IsNotFound(err) {
 			return fmt.Errorf("tag %s: cannot go back to %s: %w", repo.Tag(tag), previous, ErrPreviousGone)
 		} else if err != nil {
 			return fmt.Errorf("tag %s: look for %s: %w", repo.Tag(tag), previous, err)
@@ -195,7 +180,7 @@ func RestoreTag(ctx context.Context, repo name.Repository, tag string, expect v1
 	switch {
 	case err == nil:
 		return nil
-	case isNotFound(err):
+	case oci.IsNotFound(err):
 		return nil // deleted in between: what we wanted
 	case deleteUnsupported(err):
 		return fmt.Errorf("delete tag %s: %w: %w", repo.Tag(tag), ErrTagDeleteUnsupported, err)

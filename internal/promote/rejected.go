@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/vektagraf/slipway/internal/oci"
 )
 
 const (
@@ -106,7 +108,7 @@ func MarkRejected(ctx context.Context, image name.Digest, reason string, opts ..
 	marker := repo.Digest(digest.String())
 	tag := repo.Tag(RejectedTag(subject.Digest))
 
-	if _, err := describe(marker, opts...); isNotFound(err) {
+	if _, err := describe(marker, opts...); oci.IsNotFound(err) {
 		for _, l := range []v1.Layer{cfgLayer, emptyLayer} {
 			if err := remote.WriteLayer(repo, l, opts...); err != nil {
 				return "", fmt.Errorf("mark %s rejected: push a blob: %w", image, err)
@@ -151,7 +153,7 @@ func IsRejected(ctx context.Context, image name.Digest, opts ...remote.Option) (
 		if reason, ok := markerReason(m.Manifest, h); ok {
 			return true, reason, nil
 		}
-	case !isNotFound(err):
+	case !oci.IsNotFound(err):
 		return false, "", fmt.Errorf("read the rejection tag of %s: %w", image, err)
 	}
 

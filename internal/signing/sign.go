@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -19,9 +18,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/vektagraf/slipway/internal/oci"
 )
 
 // The storage format, as cosign writes and reads it (cosign's specs/SIGNATURE_SPEC.md): the signatures of
@@ -221,7 +221,7 @@ func Verify(ctx context.Context, ref name.Digest, pub *ecdsa.PublicKey, opts ...
 func readSignatures(tag name.Tag, opts []remote.Option) (v1.Image, *remote.Descriptor, error) {
 	desc, err := remote.Get(tag, opts...)
 	if err != nil {
-		if isNotFound(err) {
+		if oci.IsNotFound(err) {
 			return nil, nil, nil
 		}
 		return nil, nil, fmt.Errorf("read %s: %w", tag, err)
@@ -234,22 +234,6 @@ func readSignatures(tag name.Tag, opts []remote.Option) (v1.Image, *remote.Descr
 		return nil, nil, fmt.Errorf("read %s: %w", tag, err)
 	}
 	return img, desc, nil
-}
-
-func isNotFound(err error) bool {
-	var terr *transport.Error
-	if !errors.As(err, &terr) {
-		return false
-	}
-	if terr.StatusCode == http.StatusNotFound {
-		return true
-	}
-	for _, d := range terr.Errors {
-		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
-			return true
-		}
-	}
-	return false
 }
 
 // found is what findValid saw.
@@ -281,7 +265,7 @@ func findValid(img v1.Image, ref name.Digest, pub *ecdsa.PublicKey) (found, erro
 			continue
 		}
 		body, err := readLayer(img, l)
-		if err != nil && (errors.Is(err, errCorruptLayer) || isNotFound(err) || strings.HasPrefix(err.Error(), "error verifying")) {
+		if err != nil && (errors.Is(err, errCorruptLayer) || oci.IsNotFound(err) || strings.HasPrefix(err.Error(), "error verifying")) {
 			// Another signer's missing or corrupt blob (go-containerregistry's digest and size checks say
 			// "error verifying ...") must not hide a good signature. Other errors (network, auth) are returned:
 			// they are not a verdict on the signature.
