@@ -36,7 +36,7 @@ clean:
 	rm -rf $(BIN)
 
 ## record-histories: refresh the workflow histories the replay tests read (after a deliberate, versioned change).
-HISTORIES ?= workflows/testdata/histories/v6-late-tags
+HISTORIES ?= workflows/testdata/histories/v7-unsign
 record-histories:
 	mkdir -p $(HISTORIES)
 	SLIPWAY_RECORD_HISTORIES=$(CURDIR)/$(HISTORIES) scripts/test.sh integration

@@ -27,7 +27,7 @@ func Register(r worker.ActivityRegistry, s Set) {
 	r.RegisterActivityWithOptions(s.Prober.SmokeCheck, activity.RegisterOptions{Name: "SmokeCheck"})
 	for name, fn := range map[string]any{
 		"ResolveImage": s.Registry.ResolveImage, "PushImage": s.Registry.PushImage, "RestoreTags": s.Registry.RestoreTags,
-		"MarkRejected": s.Registry.MarkRejected, "SignImage": s.Registry.SignImage, "VerifyImage": s.Registry.VerifyImage,
+		"MarkRejected": s.Registry.MarkRejected, "SignImage": s.Registry.SignImage, "VerifyImage": s.Registry.VerifyImage, "UnsignImage": s.Registry.UnsignImage,
 		"CheckSigningKeys": s.Registry.CheckSigningKeys, "ReadTags": s.Registry.ReadTags,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})

@@ -169,3 +169,46 @@ func (r *Registry) CheckSigningKeys(_ context.Context, in CheckSigningKeysInput)
 	sum := sha256.Sum256(der)
 	return CheckSigningKeysResult{KeyID: "sha256:" + hex.EncodeToString(sum[:])}, nil
 }
+
+// UnsignImageInput names the image whose signature is withdrawn and the public key that identifies it.
+type UnsignImageInput struct {
+	// Image is the image by digest: registry/repository@sha256:...
+	Image string `json:"image"`
+	// PublicKey references the public key of the pair that signed: "file:/absolute/path" or "env:VARIABLE".
+	// The signatures that verify with it for this digest are the ones removed.
+	PublicKey string `json:"publicKey"`
+}
+
+// UnsignImageResult says what was removed.
+type UnsignImageResult struct {
+	// Removed is the number of signatures by the key that were removed; 0 if the image had none.
+	Removed int `json:"removed"`
+	// Deleted: no signature was left, and the signature tag (repository:sha256-HEX.sig) was deleted. False
+	// with nothing left means the registry refused to delete the tag, which now holds a signature image without
+	// signatures: unsigned to cosign and VerifyImage alike.
+	Deleted bool `json:"deleted"`
+}
+
+// UnsignImage removes the image's signatures that verify with the public key, keeping other signers', so
+// `cosign verify --key` and VerifyImage refuse the image from then on. A release whose later stages fail calls
+// it to withdraw the signature SignImage added. It is idempotent: an image without such a signature (or without
+// any) is left alone and Removed is 0.
+//
+// Errors: as VerifyImage's (ErrInvalidInput, ErrSigningKey, ErrRegistryUnauthorized, ErrForbidden; other
+// registry errors are retried), except that no signature is not an error; something other than an image
+// manifest at the signature tag, or one with more than 1000 layers, is ErrBadSignature.
+func (r *Registry) UnsignImage(ctx context.Context, in UnsignImageInput) (UnsignImageResult, error) {
+	ref, err := parseSignedImage(in.Image)
+	if err != nil {
+		return UnsignImageResult{}, err
+	}
+	pub, err := signing.LoadPublicKey(in.PublicKey)
+	if err != nil {
+		return UnsignImageResult{}, classifySigning("UnsignImage: the public key", err)
+	}
+	res, err := signing.Unsign(ctx, ref, pub, r.options(ctx)...)
+	if err != nil {
+		return UnsignImageResult{}, classifySigning("UnsignImage", err)
+	}
+	return UnsignImageResult{Removed: res.Removed, Deleted: res.Deleted}, nil
+}

@@ -188,3 +188,117 @@ func TestCheckSigningKeys(t *testing.T) {
 	requireAppError(t, err, ErrSigningKey, "SLIPWAY_TEST_EMPTY_KEY")
 	require.NotContains(t, err.Error(), string(privPEM[30:60]), "no key material in errors")
 }
+
+// manifestStatus is the registry's status code for GET of a manifest reference (a tag or a digest).
+func manifestStatus(t *testing.T, host, repo, reference string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+host+"/v2/"+repo+"/manifests/"+reference, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	return resp.StatusCode
+}
+
+func TestUnsignImage(t *testing.T) {
+	ctx := context.Background()
+	tr := newTestRegistry(t)
+	d := tr.push(t, "team/app:v1.0.0")
+	image := tr.host + "/team/app@" + d.String()
+	sigTag := "sha256-" + d.Hex + ".sig"
+	key, pub, _ := keyPair(t)
+	var r Registry
+
+	// Unsigned: nothing to remove, no error.
+	res, err := r.UnsignImage(ctx, UnsignImageInput{Image: image, PublicKey: pub})
+	require.NoError(t, err)
+	require.Equal(t, UnsignImageResult{}, res)
+
+	_, err = r.SignImage(ctx, SignImageInput{Image: image, Key: key})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, manifestStatus(t, tr.host, "team/app", sigTag))
+	res, err = r.UnsignImage(ctx, UnsignImageInput{Image: image, PublicKey: pub})
+	require.NoError(t, err)
+	require.Equal(t, UnsignImageResult{Removed: 1, Deleted: true}, res)
+	require.Equal(t, http.StatusNotFound, manifestStatus(t, tr.host, "team/app", sigTag), "the .sig tag is gone")
+	_, err = r.VerifyImage(ctx, VerifyImageInput{Image: image, PublicKey: pub})
+	requireAppError(t, err, ErrUnsigned, "not signed")
+
+	// A retried compensation removes nothing more.
+	res, err = r.UnsignImage(ctx, UnsignImageInput{Image: image, PublicKey: pub})
+	require.NoError(t, err)
+	require.Equal(t, UnsignImageResult{}, res)
+}
+
+func TestUnsignImageKeepsOtherSigners(t *testing.T) {
+	ctx := context.Background()
+	tr := newTestRegistry(t)
+	image := tr.host + "/team/app@" + tr.push(t, "team/app:v1.0.0").String()
+	keyA, pubA, _ := keyPair(t)
+	keyB, pubB, _ := keyPair(t)
+	var r Registry
+	for _, k := range []string{keyA, keyB} {
+		_, err := r.SignImage(ctx, SignImageInput{Image: image, Key: k})
+		require.NoError(t, err)
+	}
+
+	res, err := r.UnsignImage(ctx, UnsignImageInput{Image: image, PublicKey: pubA})
+	require.NoError(t, err)
+	require.Equal(t, UnsignImageResult{Removed: 1}, res)
+	_, err = r.VerifyImage(ctx, VerifyImageInput{Image: image, PublicKey: pubB})
+	require.NoError(t, err)
+	_, err = r.VerifyImage(ctx, VerifyImageInput{Image: image, PublicKey: pubA})
+	requireAppError(t, err, ErrBadSignature, "none of the 1 signatures")
+
+	res, err = r.UnsignImage(ctx, UnsignImageInput{Image: image, PublicKey: pubA})
+	require.NoError(t, err)
+	require.Zero(t, res.Removed)
+	_, err = r.VerifyImage(ctx, VerifyImageInput{Image: image, PublicKey: pubB})
+	require.NoError(t, err)
+}
+
+func TestUnsignImageErrors(t *testing.T) {
+	ctx := context.Background()
+	tr := newTestRegistry(t)
+	d := tr.push(t, "team/app:v1.0.0")
+	image := tr.host + "/team/app@" + d.String()
+	key, pub, privPEM := keyPair(t)
+	unauthorized := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`))
+	}))
+	t.Cleanup(unauthorized.Close)
+	var r Registry
+
+	for _, tc := range []struct {
+		name       string
+		image, key string
+		typ, want  string
+	}{
+		{"tag instead of digest", tr.host + "/team/app:v1.0.0", pub, ErrInvalidInput, `image "` + tr.host + `/team/app:v1.0.0"`},
+		{"no image", "", pub, ErrInvalidInput, "registry/repository@sha256:"},
+		{"private key as public key", image, key, ErrSigningKey, "this is a private key"},
+		{"missing key file", image, "file:/nonexistent/cosign.pub", ErrSigningKey, "cannot open the key file"},
+		{"unknown scheme", image, "https://example.com/cosign.pub", ErrSigningKey, `unknown scheme "https"`},
+		{"key pasted into the reference", image, string(privPEM), ErrSigningKey, "looks like key material"},
+		{"unauthorized", strings.TrimPrefix(unauthorized.URL, "http://") + "/team/app@" + d.String(), pub, ErrRegistryUnauthorized, "credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := r.UnsignImage(ctx, UnsignImageInput{Image: tc.image, PublicKey: tc.key})
+			requireAppError(t, err, tc.typ, tc.want)
+			require.Zero(t, res)
+			requireNoPEM(t, err.Error(), privPEM)
+		})
+	}
+
+	// A registry outage is retried.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInsufficientStorage)
+	}))
+	t.Cleanup(down.Close)
+	_, err := r.UnsignImage(ctx, UnsignImageInput{Image: strings.TrimPrefix(down.URL, "http://") + "/team/app@" + d.String(), PublicKey: pub})
+	require.Error(t, err)
+	require.Empty(t, ErrorType(err), "%v", err)
+}

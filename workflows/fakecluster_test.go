@@ -83,6 +83,7 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(notifications.Notify, mockAny, mockAny).Return(f.Notify).Maybe()
 	env.OnActivity(complianceActs.EvaluateCompliance, mockAny, mockAny).Return(f.EvaluateCompliance).Maybe()
 	env.OnActivity(registry.VerifyImage, mockAny, mockAny).Return(f.VerifyImage).Maybe()
+	env.OnActivity(registry.UnsignImage, mockAny, mockAny).Return(f.UnsignImage).Maybe()
 }
 
 // Notify records the message; the first of a release gets TS "1.000001", the channel ID "C0FAKE".
@@ -213,6 +214,20 @@ func (f *fakeCluster) SignImage(_ context.Context, in activities.SignImageInput)
 	already := f.signed[in.Image]
 	f.signed[in.Image] = true
 	return activities.SignImageResult{Signature: in.Image + ".sig", AlreadySigned: already}, nil
+}
+
+// UnsignImage removes what SignImage added.
+func (f *fakeCluster) UnsignImage(_ context.Context, in activities.UnsignImageInput) (activities.UnsignImageResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("UnsignImage", in.Image); err != nil {
+		return activities.UnsignImageResult{}, err
+	}
+	if !f.signed[in.Image] {
+		return activities.UnsignImageResult{}, nil
+	}
+	delete(f.signed, in.Image)
+	return activities.UnsignImageResult{Removed: 1, Deleted: true}, nil
 }
 
 // VerifyImage accepts what SignImage signed; anything else is Unsigned.

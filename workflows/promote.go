@@ -17,6 +17,10 @@ const promoteChange = "promote"
 // push. Releases recorded before it move every tag at push.
 const lateTagsChange = "late-floating-tags"
 
+// unsignChange is the change ID of the remove-signature compensation: a release that fails after signing
+// removes the signature it added. Releases recorded before it keep theirs.
+const unsignChange = "unsign-on-rollback"
+
 // push checks the signing keys, copies the scanned digest into the production repository and puts the
 // release tags on it. Its compensations, registered just before the push (with where the tags pointed), put
 // every tag back where it was (or remove it) and mark the digest rejected, so no semver tag points at a build
@@ -134,6 +138,13 @@ func (r *release) sign(ctx workflow.Context) (string, error) {
 	if err := workflow.ExecuteActivity(withShortActivity(ctx), registry.SignImage,
 		activities.SignImageInput{Image: r.pushed, Key: sg.Key}).Get(ctx, &res); err != nil {
 		return "", err
+	}
+	if r.unsign && !res.AlreadySigned {
+		// A release that fails takes its signature back, so `cosign verify` refuses the rejected build too.
+		r.saga.add(StageSign, "remove-signature", func(c workflow.Context) error {
+			return workflow.ExecuteActivity(withShortActivity(c), registry.UnsignImage,
+				activities.UnsignImageInput{Image: r.pushed, PublicKey: sg.PublicKey}).Get(c, nil)
+		})
 	}
 	if res.AlreadySigned {
 		return "already signed: " + res.Signature, nil

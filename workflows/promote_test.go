@@ -80,13 +80,14 @@ func TestFailureAfterPushPutsTheTagsBackAndMarksTheDigestRejected(t *testing.T) 
 	require.Equal(t, "sha256:old", h.fc.regTags[prodRepo+":v1.1"], "a moving tag points where it pointed before")
 	pushed := prodRepo + "@" + fakeDigest(ciRepo+":v1.1.0")
 	require.Equal(t, "release v1.1.0 of demo-app failed", h.fc.rejected[pushed])
+	require.False(t, h.fc.signed[pushed], "the signature the release added is gone")
 
 	st := h.status(t)
 	var comps []string
 	for _, c := range st.Compensations {
 		comps = append(comps, c.Name)
 	}
-	require.Equal(t, []string{"switch-back-to-blue", "scale-down-green", "restore-staging", "restore-tags", "mark-rejected"}, comps)
+	require.Equal(t, []string{"switch-back-to-blue", "scale-down-green", "restore-staging", "remove-signature", "restore-tags", "mark-rejected"}, comps)
 	require.Equal(t, StateCompensated, stageByName(st, StagePush).State)
 }
 
@@ -108,7 +109,7 @@ func TestFloatingTagFailureRollsBackEverything(t *testing.T) {
 		comps = append(comps, c.Name)
 	}
 	require.Equal(t, []string{"restore-floating-tags", "switch-back-to-blue", "scale-down-green", "restore-staging",
-		"restore-tags", "mark-rejected"}, comps)
+		"remove-signature", "restore-tags", "mark-rejected"}, comps)
 }
 
 func TestUnsignedImageIsNeverDeployed(t *testing.T) {
@@ -202,4 +203,18 @@ func TestMergeTagChangesKeepsTheOriginAnEarlierAttemptLost(t *testing.T) {
 	before := []activities.TagChange{{Tag: "v1.1.0"}, {Tag: "v1.1", Previous: "sha256:old"}, {Tag: "latest", Previous: d}}
 	require.Equal(t, []activities.TagChange{{Tag: "v1.1.0"}, {Tag: "v1.1", Previous: "sha256:old"}, {Tag: "latest", Previous: d}},
 		mergeTagChanges(pushed, before, d), "v1.1 was moved by a lost attempt; latest already pointed here before the release")
+}
+
+// TestSignatureThatWasThereBeforeStays: a digest that was already signed (an earlier release of the same build)
+// keeps its signature when this release fails; only a signature the release added is removed.
+func TestSignatureThatWasThereBeforeStays(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("blue", "v1.0.0")
+	pushed := prodRepo + "@" + fakeDigest(ciRepo+":v1.1.0")
+	h.fc.signed[pushed] = true
+	h.fc.failNext("SmokeCheck", prodActive, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
+	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
+	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.True(t, h.fc.signed[pushed])
+	require.Empty(t, h.fc.callsOf("UnsignImage"))
 }

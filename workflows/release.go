@@ -42,6 +42,8 @@ type release struct {
 	tags, floatingTags []string
 	// lateTags is set when floating tags move after production verified the release (lateTagsChange).
 	lateTags bool
+	// unsign is set when a failed release removes the signature it added (unsignChange).
+	unsign bool
 	// people is set when the release has the approval gate and notifications (peopleChange).
 	people bool
 	// compliance is set when the release runs the compliance stage (complianceChange).
@@ -98,6 +100,7 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 	}
 	r.compliance = workflow.GetVersion(ctx, complianceChange, workflow.DefaultVersion, 1) >= 1
 	r.lateTags = workflow.GetVersion(ctx, lateTagsChange, workflow.DefaultVersion, 1) >= 1
+	r.unsign = workflow.GetVersion(ctx, unsignChange, workflow.DefaultVersion, 1) >= 1
 	if !r.lateTags {
 		// Recorded before the split: every tag moves at push.
 		r.tags, r.floatingTags = append(r.tags, r.floatingTags...), nil

@@ -256,30 +256,11 @@ func findValid(img v1.Image, ref name.Digest, pub *ecdsa.PublicKey) (found, erro
 		return f, fmt.Errorf("%w: %d signature layers, more than the %d accepted", ErrBadSignature, len(m.Layers), maxLayers)
 	}
 	for _, l := range m.Layers {
-		b64, ok := l.Annotations[SignatureAnnotation]
-		if !ok || l.Size > maxPayloadSize {
-			continue
-		}
-		sig, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			continue
-		}
-		body, err := readLayer(img, l)
-		if err != nil && (errors.Is(err, errCorruptLayer) || oci.IsNotFound(err) || strings.HasPrefix(err.Error(), "error verifying")) {
-			// Another signer's missing or corrupt blob (go-containerregistry's digest and size checks say
-			// "error verifying ...") must not hide a good signature. Other errors (network, auth) are returned:
-			// they are not a verdict on the signature.
-			continue
-		}
+		p, err := signedPayload(img, l, pub)
 		if err != nil {
 			return f, err
 		}
-		digest := sha256.Sum256(body)
-		if !ecdsa.VerifyASN1(pub, digest[:], sig) {
-			continue
-		}
-		var p payload
-		if err := json.Unmarshal(body, &p); err != nil || p.Critical.Type != PayloadType {
+		if p == nil || p.Critical.Type != PayloadType {
 			continue
 		}
 		if p.Critical.Image.DockerManifestDigest != ref.DigestStr() {
@@ -294,6 +275,39 @@ func findValid(img v1.Image, ref name.Digest, pub *ecdsa.PublicKey) (found, erro
 		return f, nil
 	}
 	return f, nil
+}
+
+// signedPayload returns the payload of layer l of img if the layer's annotation is a valid signature by pub of
+// it and it parses as a simple signing payload, and nil otherwise. Only registry errors are returned; a layer
+// that is malformed, corrupt, missing or signed by someone else gives nil.
+func signedPayload(img v1.Image, l v1.Descriptor, pub *ecdsa.PublicKey) (*payload, error) {
+	b64, ok := l.Annotations[SignatureAnnotation]
+	if !ok || l.Size > maxPayloadSize {
+		return nil, nil
+	}
+	sig, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, nil
+	}
+	body, err := readLayer(img, l)
+	if err != nil && (errors.Is(err, errCorruptLayer) || oci.IsNotFound(err) || strings.HasPrefix(err.Error(), "error verifying")) {
+		// Another signer's missing or corrupt blob (go-containerregistry's digest and size checks say
+		// "error verifying ...") must not hide a good signature. Other errors (network, auth) are returned:
+		// they are not a verdict on the signature.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	digest := sha256.Sum256(body)
+	if !ecdsa.VerifyASN1(pub, digest[:], sig) {
+		return nil, nil
+	}
+	var p payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, nil
+	}
+	return &p, nil
 }
 
 var errCorruptLayer = errors.New("the blob does not match its digest")
