@@ -36,7 +36,7 @@ clean:
 	rm -rf $(BIN)
 
 ## record-histories: refresh the workflow histories the replay tests read (after a deliberate, versioned change).
-HISTORIES ?= workflows/testdata/histories/v7-unsign
+HISTORIES ?= workflows/testdata/histories/v8-rollback-notify
 record-histories:
 	mkdir -p $(HISTORIES)
 	SLIPWAY_RECORD_HISTORIES=$(CURDIR)/$(HISTORIES) scripts/test.sh integration

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/notify"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // notifications is a nil receiver, like k8s.
@@ -47,66 +48,80 @@ type notifier struct {
 // notifyDrainTimeout bounds how long a finished release waits for its last messages.
 const notifyDrainTimeout = 3 * time.Minute
 
-// startNotifier starts the notifier when the spec names a Slack channel.
-func (r *release) startNotifier(ctx workflow.Context) {
-	sl := r.in.Spec.Notify.Slack
+// startNotifier starts the notifier when the spec names a Slack channel; it returns nil otherwise, and a nil
+// notifier's post and drain do nothing.
+func startNotifier(ctx workflow.Context, sl *spec.SlackNotify) *notifier {
 	if sl == nil {
-		return
+		return nil
 	}
-	r.n = &notifier{channel: sl.Channel, status: &NotificationStatus{Channel: sl.Channel}}
-	r.t.status.Notifications = r.n.status
+	n := &notifier{channel: sl.Channel, status: &NotificationStatus{Channel: sl.Channel}}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	workflow.Go(dctx, func(gctx workflow.Context) {
 		for {
-			if err := workflow.Await(gctx, func() bool { return len(r.n.queue) > 0 }); err != nil {
+			if err := workflow.Await(gctx, func() bool { return len(n.queue) > 0 }); err != nil {
 				return
 			}
-			msg := r.n.queue[0]
-			r.n.queue, r.n.busy = r.n.queue[1:], true
+			msg := n.queue[0]
+			n.queue, n.busy = n.queue[1:], true
 			var res activities.NotifyResult
-			err := workflow.ExecuteActivity(withNotify(gctx, r.n.failing > 0), notifications.Notify,
-				activities.NotifyInput{Channel: r.n.channel, Thread: r.n.thread, Message: msg}).Get(gctx, &res)
+			err := workflow.ExecuteActivity(withNotify(gctx, n.failing > 0), notifications.Notify,
+				activities.NotifyInput{Channel: n.channel, Thread: n.thread, Message: msg}).Get(gctx, &res)
 			switch {
 			case err != nil:
-				r.n.status.Failed++
-				r.n.status.LastError = reasonOf(err)
+				n.status.Failed++
+				n.status.LastError = reasonOf(err)
 				// Only an outage (retryable errors exhausted) puts the notifier in quick give-up; a message Slack
 				// refused for itself (too long, bad blocks) says nothing about the next one.
 				if !isNonRetryable(err) {
-					r.n.failing++
+					n.failing++
 				}
 				workflow.GetLogger(gctx).Warn("notification not sent", "title", msg.Title, "error", err)
 			case res.Sent:
-				r.n.failing = 0
-				r.n.status.Sent++
-				if r.n.thread == "" && res.TS != "" {
+				n.failing = 0
+				n.status.Sent++
+				if n.thread == "" && res.TS != "" {
 					// Replies go to the channel's ID, which Slack returns even for a post to "#name".
-					r.n.thread, r.n.channel = res.TS, cmpOr(res.Channel, r.n.channel)
+					n.thread, n.channel = res.TS, cmpOr(res.Channel, n.channel)
 				}
 			}
-			r.n.busy = false
+			n.busy = false
 		}
 	})
+	return n
 }
 
-// post queues a message; without a notifier it does nothing.
-func (r *release) post(msg notify.Message) {
-	if r.n != nil {
-		r.n.queue = append(r.n.queue, msg)
+// post queues a message.
+func (n *notifier) post(msg notify.Message) {
+	if n != nil {
+		n.queue = append(n.queue, msg)
 	}
 }
 
-// drainNotifications waits, bounded, until the queued messages are sent (or given up).
-func (r *release) drainNotifications(ctx workflow.Context) {
-	if r.n == nil {
+// drain waits, bounded, until the queued messages are sent (or given up), and counts what is left.
+func (n *notifier) drain(ctx workflow.Context) {
+	if n == nil {
 		return
 	}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	_, _ = workflow.AwaitWithTimeout(dctx, notifyDrainTimeout, func() bool { return len(r.n.queue) == 0 && !r.n.busy })
-	if n := len(r.n.queue); n > 0 {
-		r.n.status.Dropped = n
+	_, _ = workflow.AwaitWithTimeout(dctx, notifyDrainTimeout, func() bool { return len(n.queue) == 0 && !n.busy })
+	if left := len(n.queue); left > 0 {
+		n.status.Dropped = left
 	}
 }
+
+// startNotifier starts the release's notifier.
+func (r *release) startNotifier(ctx workflow.Context) {
+	r.n = startNotifier(ctx, r.in.Spec.Notify.Slack)
+	if r.n != nil {
+		r.t.status.Notifications = r.n.status
+	}
+}
+
+// post queues a message of the release; without a notifier it does nothing.
+func (r *release) post(msg notify.Message) { r.n.post(msg) }
+
+// drainNotifications waits, bounded, for the release's last messages.
+func (r *release) drainNotifications(ctx workflow.Context) { r.n.drain(ctx) }
 
 // isNonRetryable reports whether err carries a non-retryable ApplicationError.
 func isNonRetryable(err error) bool {

@@ -17,14 +17,14 @@ import (
 // Histories are kept per generation of the workflow code, never overwritten: workflows/testdata/histories/
 // v1-spine (before the scan stage), v2-scan (with it), v3-promote (with the push and sign stages) and
 // v4-people (with the approval gate and Slack notifications), v5-compliance (with the compliance stage),
-// v6-late-tags (floating tags moved after verify) and v7-unsign (a failed release removes its signature;
-// `make record-histories` refreshes this one). A change that needs a GetVersion starts a new directory and
+// v6-late-tags (floating tags moved after verify), v7-unsign (a failed release removes its signature) and
+// v8-rollback-notify (rollbacks post to Slack; `make record-histories` refreshes this one). A change that needs a GetVersion starts a new directory and
 // points the Makefile's HISTORIES at it.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/histories/*/*.json")
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 6, "recorded histories missing: run make record-histories")
-	for _, gen := range []string{"v1-spine", "v2-scan", "v3-promote", "v4-people", "v5-compliance", "v6-late-tags", "v7-unsign"} {
+	for _, gen := range []string{"v1-spine", "v2-scan", "v3-promote", "v4-people", "v5-compliance", "v6-late-tags", "v7-unsign", "v8-rollback-notify"} {
 		n, err := filepath.Glob(filepath.Join("testdata/histories", gen, "*.json"))
 		require.NoError(t, err)
 		require.NotEmpty(t, n, "no recorded history of generation %s", gen)

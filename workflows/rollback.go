@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/notify"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -32,7 +33,13 @@ type rollback struct {
 	current  string
 	previous activities.DeploymentState
 	target   string
+	// n posts the rollback to Slack (rollbackNotifyChange), when the spec names a channel.
+	n *notifier
 }
+
+// rollbackNotifyChange is the change ID of a rollback's Slack messages. Rollbacks recorded before it post
+// nothing.
+const rollbackNotifyChange = "rollback-notify"
 
 // RollbackWorkflow puts production back on the other color: the design chapter's rollback.sh, made durable.
 // It scales the other color up if it was scaled down, health-checks it through the preview Service, switches
@@ -59,6 +66,16 @@ func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, e
 		rb.t.status.Phase, rb.t.status.Error = PhaseRejected, err.Error()
 		return RollbackResult{}, err
 	}
+	if workflow.GetVersion(ctx, rollbackNotifyChange, workflow.DefaultVersion, 1) >= 1 {
+		rb.n = startNotifier(ctx, s.Notify.Slack)
+		if rb.n != nil {
+			rb.t.status.Notifications = rb.n.status
+			defer rb.n.drain(ctx)
+			defer func() { rb.n.post(rb.endMessage()) }()
+			rb.n.post(notify.Message{Title: s.App.Name + ": rollback started", LinkToRun: true,
+				Text: cmpOr(rb.in.Reason, "manual rollback"), Fields: triggerFields(rb.in.Trigger), Color: notify.ColorWarning})
+		}
+	}
 
 	for _, st := range []struct {
 		name string
@@ -76,11 +93,13 @@ func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, e
 			// Traffic is already on the previous color and checked; undoing that because the old color could
 			// not be scaled down would put users back on the version being rolled back from.
 			rb.t.end(ctx, st.name, StateFailed, reasonOf(err)+"; scale it down by hand")
+			rb.n.post(notify.Message{Title: s.App.Name + ": rollback " + st.name + " failed", Text: reasonOf(err), Color: notify.ColorDanger})
 			workflow.GetLogger(ctx).Warn("current color not scaled down", "error", err)
 			break
 		}
 		if err != nil {
 			rb.t.end(ctx, st.name, StateFailed, reasonOf(err))
+			rb.n.post(notify.Message{Title: s.App.Name + ": rollback " + st.name + " failed", Text: reasonOf(err), Color: notify.ColorDanger})
 			rb.t.markUnrun(StateSkipped)
 			rb.t.status.Phase = PhaseRollingBack
 			failed := rb.saga.compensate(ctx, rb.t)
@@ -96,12 +115,36 @@ func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, e
 			return RollbackResult{}, temporal.NewNonRetryableApplicationError(msg, ErrRollbackFailed, err)
 		}
 		rb.t.end(ctx, st.name, StateSucceeded, msg)
+		rb.n.post(notify.Message{Title: s.App.Name + ": rollback " + st.name + " succeeded", Text: msg, Color: notify.ColorGood})
 	}
 	rb.t.status.Phase = PhaseSucceeded
 	return RollbackResult{
 		App: s.App.Name, FromColor: rb.current, ToColor: rb.target, ToVersion: rb.previous.Version,
 		ActiveColor: rb.target, Stages: rb.t.stagesCopy(),
 	}, nil
+}
+
+// endMessage says how the rollback ended.
+func (rb *rollback) endMessage() notify.Message {
+	title := rb.in.Spec.App.Name + ": "
+	st := rb.t.status
+	if st.Phase == PhaseSucceeded {
+		return notify.Message{Title: title + "rolled back to " + rb.previous.Version, LinkToRun: true, Color: notify.ColorGood,
+			Text: fmt.Sprintf("%s serves %s", rb.target, rb.previous.Image)}
+	}
+	return notify.Message{Title: title + "rollback failed", Text: st.Error, LinkToRun: true, Color: notify.ColorDanger}
+}
+
+// triggerFields are who started a run and from where.
+func triggerFields(tr Trigger) []notify.Field {
+	var fields []notify.Field
+	if tr.Actor != "" {
+		fields = append(fields, notify.Field{Name: "Started by", Value: tr.Actor})
+	}
+	if tr.Commit != "" {
+		fields = append(fields, notify.Field{Name: "Commit", Value: tr.Commit})
+	}
+	return fields
 }
 
 // inspect reads which color is live and whether the other one exists to go back to.

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 func rollbackInput() RollbackInput {
@@ -105,4 +106,37 @@ func TestRollbackOfAnotherAppsServiceIsRefused(t *testing.T) {
 	require.Equal(t, ErrRollbackFailed, errType(h.env.GetWorkflowError()))
 	require.Empty(t, h.fc.callsOf("ScaleDeployment"))
 	require.Empty(t, h.fc.callsOf("SwitchService"))
+}
+
+func TestRollbackIsReportedInItsOwnThread(t *testing.T) {
+	h := newHarness(t)
+	seedAfterRelease(h.fc)
+	in := rollbackInput()
+	in.Spec.Notify.Slack = &spec.SlackNotify{Channel: "#releases"}
+	h.env.ExecuteWorkflow(RollbackWorkflow, in)
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Equal(t, []string{
+		"demo-app: rollback started",
+		"demo-app: rollback inspect succeeded", "demo-app: rollback scale-up-previous succeeded",
+		"demo-app: rollback health-check succeeded", "demo-app: rollback traffic-switch succeeded",
+		"demo-app: rollback scale-down-current succeeded", "demo-app: rolled back to v1.0.0",
+	}, h.fc.titles())
+	require.Equal(t, "latency regression", h.fc.posts[0].Message.Text)
+	require.Empty(t, h.fc.posts[0].Thread)
+	for _, p := range h.fc.posts[1:] {
+		require.Equal(t, "1.000001", p.Thread)
+	}
+}
+
+func TestFailedRollbackIsReported(t *testing.T) {
+	h := newHarness(t)
+	h.fc.seedLive("green", "v1.1.0") // no blue: nothing to roll back to
+	in := rollbackInput()
+	in.Spec.Notify.Slack = &spec.SlackNotify{Channel: "#releases"}
+	h.env.ExecuteWorkflow(RollbackWorkflow, in)
+	require.Error(t, h.env.GetWorkflowError())
+	titles := h.fc.titles()
+	require.Contains(t, titles, "demo-app: rollback inspect failed")
+	require.Equal(t, "demo-app: rollback failed", titles[len(titles)-1])
+	require.Contains(t, h.fc.posts[len(h.fc.posts)-1].Message.Text, "traffic was left where it was")
 }
