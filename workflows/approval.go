@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -142,7 +143,7 @@ func (g *gate) check(req ApprovalRequest, approve bool) error {
 		if g.decision.Approved {
 			what = "approved"
 		}
-		return fmt.Errorf("the release was already %s by %s", what, cmpOr(g.decision.By, "its timeout"))
+		return fmt.Errorf("the release was already %s by %s", what, cmp.Or(g.decision.By, "its timeout"))
 	case !g.waiting:
 		return fmt.Errorf("the release is not waiting for approval yet; %s when its approval stage runs", verb)
 	case strings.TrimSpace(req.By) == "":
@@ -153,13 +154,6 @@ func (g *gate) check(req ApprovalRequest, approve bool) error {
 		return fmt.Errorf("%s started this release and may not approve it (approval.allowSelfApproval is false); ask another approver", req.By)
 	}
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // decide records an accepted decision; the approval stage sees it and goes on.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 
 	"go.temporal.io/sdk/temporal"
@@ -34,7 +35,7 @@ func (r *release) complianceGate(ctx workflow.Context) (string, error) {
 	}
 	in.Signed = r.promote && s.Image.Signing != nil && stageSucceeded(r.t, StageSign)
 	if s.Compliance.AttachReport {
-		in.AttachTo = cmpOr(r.pushed, r.scanned) // the image as deployed, by digest
+		in.AttachTo = cmp.Or(r.pushed, r.scanned) // the image as deployed, by digest
 	}
 	var res activities.ComplianceResult
 	err := workflow.ExecuteActivity(withShortActivity(ctx), complianceActs.EvaluateCompliance, in).Get(ctx, &res)

@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -81,7 +83,7 @@ func startNotifier(ctx workflow.Context, sl *spec.SlackNotify) *notifier {
 				n.status.Sent++
 				if n.thread == "" && res.TS != "" {
 					// Replies go to the channel's ID, which Slack returns even for a post to "#name".
-					n.thread, n.channel = res.TS, cmpOr(res.Channel, n.channel)
+					n.thread, n.channel = res.TS, cmp.Or(res.Channel, n.channel)
 				}
 			}
 			n.busy = false
@@ -189,7 +191,7 @@ func (r *release) notifyApprovalNeeded(ctx workflow.Context, deadline time.Time)
 	a := r.gate.spec
 	fields := []notify.Field{
 		{Name: "Image", Value: r.image},
-		{Name: "Approvers", Value: joinComma(a.Approvers)},
+		{Name: "Approvers", Value: strings.Join(a.Approvers, ", ")},
 		{Name: "Deadline", Value: fmt.Sprintf("%s (then %s)", deadline.Format(time.RFC3339), a.OnTimeout)},
 	}
 	if sc := r.t.status.Scan; sc != nil {
@@ -241,15 +243,4 @@ func (r *release) notifyEnd() {
 	default:
 		r.post(notify.Message{Title: r.title(string(st.Phase)), Text: st.Error, Color: notify.ColorDanger, LinkToRun: true})
 	}
-}
-
-func joinComma(xs []string) string {
-	out := ""
-	for i, x := range xs {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }

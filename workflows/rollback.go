@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -73,7 +74,7 @@ func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, e
 			defer rb.n.drain(ctx)
 			defer func() { rb.n.post(rb.endMessage()) }()
 			rb.n.post(notify.Message{Title: s.App.Name + ": rollback started", LinkToRun: true,
-				Text: cmpOr(rb.in.Reason, "manual rollback"), Fields: triggerFields(rb.in.Trigger), Color: notify.ColorWarning})
+				Text: cmp.Or(rb.in.Reason, "manual rollback"), Fields: triggerFields(rb.in.Trigger), Color: notify.ColorWarning})
 		}
 	}
 
