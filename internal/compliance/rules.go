@@ -250,6 +250,27 @@ func outcomeOf(problems []string, evidence string) Outcome {
 	return passed("%s", evidence)
 }
 
+// perContainer runs check on each container (with appOnly, the app's containers, not the init ones), labels
+// the problems it reports with the container when the pod has several, and passes with evidence when there
+// are none. A Deployment without a pod template is an error.
+func perContainer(in Input, appOnly bool, evidence string, check func(c container) []string) Outcome {
+	p, ok := podOf(in.Deployment)
+	if !ok {
+		return errNoPod
+	}
+	cs := p.containers
+	if appOnly {
+		cs = p.app()
+	}
+	var problems []string
+	for _, c := range cs {
+		for _, problem := range check(c) {
+			problems = append(problems, p.label(c, problem))
+		}
+	}
+	return outcomeOf(problems, evidence)
+}
+
 func securityContext(c container) *corev1ac.SecurityContextApplyConfiguration {
 	if c.c.SecurityContext == nil {
 		return &corev1ac.SecurityContextApplyConfiguration{}
@@ -294,38 +315,30 @@ func checkRunAsNonRoot(in Input) Outcome {
 // checkNoPrivilegeEscalation: allowPrivilegeEscalation is explicitly false (its default is true) and the
 // container is not privileged.
 func checkNoPrivilegeEscalation(in Input) Outcome {
-	p, ok := podOf(in.Deployment)
-	if !ok {
-		return errNoPod
-	}
-	var problems []string
-	for _, c := range p.containers {
+	return perContainer(in, false, "allowPrivilegeEscalation: false", func(c container) []string {
 		sc := securityContext(c)
+		var problems []string
 		if deref(sc.Privileged) {
-			problems = append(problems, p.label(c, "runs privileged; remove securityContext.privileged"))
+			problems = append(problems, "runs privileged; remove securityContext.privileged")
 		}
 		if ape := sc.AllowPrivilegeEscalation; ape == nil || *ape {
-			problems = append(problems, p.label(c, "set "+securityContextPath+".allowPrivilegeEscalation: false"))
+			problems = append(problems, "set "+securityContextPath+".allowPrivilegeEscalation: false")
 		}
-	}
-	return outcomeOf(problems, "allowPrivilegeEscalation: false")
+		return problems
+	})
 }
 
 // checkDropAllCapabilities: the container drops ALL capabilities and adds none back but NET_BIND_SERVICE (the
 // Pod Security Standards' restricted profile).
 func checkDropAllCapabilities(in Input) Outcome {
-	p, ok := podOf(in.Deployment)
-	if !ok {
-		return errNoPod
-	}
-	var problems []string
-	for _, c := range p.containers {
+	return perContainer(in, false, "drops ALL capabilities", func(c container) []string {
 		var caps corev1ac.CapabilitiesApplyConfiguration
 		if sc := securityContext(c); sc.Capabilities != nil {
 			caps = *sc.Capabilities
 		}
+		var problems []string
 		if !slices.Contains(caps.Drop, corev1.Capability("ALL")) {
-			problems = append(problems, p.label(c, "set "+securityContextPath+".dropCapabilities: [ALL]"))
+			problems = append(problems, "set "+securityContextPath+".dropCapabilities: [ALL]")
 		}
 		var added []string
 		for _, a := range caps.Add {
@@ -334,36 +347,26 @@ func checkDropAllCapabilities(in Input) Outcome {
 			}
 		}
 		if len(added) > 0 {
-			problems = append(problems, p.label(c, fmt.Sprintf("adds capabilities %s; only %s may be added back", strings.Join(added, ", "), allowedAddedCapability)))
+			problems = append(problems, fmt.Sprintf("adds capabilities %s; only %s may be added back", strings.Join(added, ", "), allowedAddedCapability))
 		}
-	}
-	return outcomeOf(problems, "drops ALL capabilities")
+		return problems
+	})
 }
 
 // checkReadOnlyRootFilesystem: the container cannot write its image's filesystem.
 func checkReadOnlyRootFilesystem(in Input) Outcome {
-	p, ok := podOf(in.Deployment)
-	if !ok {
-		return errNoPod
-	}
-	var problems []string
-	for _, c := range p.containers {
+	return perContainer(in, false, "readOnlyRootFilesystem: true", func(c container) []string {
 		if !deref(securityContext(c).ReadOnlyRootFilesystem) {
-			problems = append(problems, p.label(c, "set "+securityContextPath+".readOnlyRootFilesystem: true"))
+			return []string{"set " + securityContextPath + ".readOnlyRootFilesystem: true"}
 		}
-	}
-	return outcomeOf(problems, "readOnlyRootFilesystem: true")
+		return nil
+	})
 }
 
 // checkResources: cpu and memory requests (scheduling) and limits (a runaway pod cannot starve its
 // neighbours) are set and not zero.
 func checkResources(in Input) Outcome {
-	p, ok := podOf(in.Deployment)
-	if !ok {
-		return errNoPod
-	}
-	var problems []string
-	for _, c := range p.app() {
+	return perContainer(in, true, "cpu and memory requests and limits set", func(c container) []string {
 		var missing []string
 		var req, lim corev1.ResourceList
 		if r := c.c.Resources; r != nil {
@@ -380,21 +383,16 @@ func checkResources(in Input) Outcome {
 			}
 		}
 		if len(missing) > 0 {
-			problems = append(problems, p.label(c, "set "+strings.Join(missing, ", ")))
+			return []string{"set " + strings.Join(missing, ", ")}
 		}
-	}
-	return outcomeOf(problems, "cpu and memory requests and limits set")
+		return nil
+	})
 }
 
 // checkProbes: the kubelet restarts a hung container (liveness) and keeps traffic from one that is not ready
 // (readiness).
 func checkProbes(in Input) Outcome {
-	p, ok := podOf(in.Deployment)
-	if !ok {
-		return errNoPod
-	}
-	var problems []string
-	for _, c := range p.app() {
+	return perContainer(in, true, "liveness and readiness probes set", func(c container) []string {
 		var missing []string
 		if c.c.LivenessProbe == nil {
 			missing = append(missing, "container.probes.liveness")
@@ -403,10 +401,10 @@ func checkProbes(in Input) Outcome {
 			missing = append(missing, "container.probes.readiness")
 		}
 		if len(missing) > 0 {
-			problems = append(problems, p.label(c, "set "+strings.Join(missing, " and ")+" (an HTTP path the app answers while it is healthy)"))
+			return []string{"set " + strings.Join(missing, " and ") + " (an HTTP path the app answers while it is healthy)"}
 		}
-	}
-	return outcomeOf(problems, "liveness and readiness probes set")
+		return nil
+	})
 }
 
 // checkImageDigest: every image that will run is pinned by digest (repository@sha256:... or
@@ -470,28 +468,24 @@ var secretFileSuffixes = []string{"_FILE", "_PATH", "_DIR"}
 // (valueFrom.secretKeyRef), never a literal in the Deployment (and so in the spec, the workflow history and
 // every `kubectl get`), nor a ConfigMap; a literal PEM private key fails whatever its variable is called.
 func checkNoSecretsInEnv(in Input) Outcome {
-	p, ok := podOf(in.Deployment)
-	if !ok {
-		return errNoPod
-	}
-	var problems []string
-	for _, c := range p.containers {
+	return perContainer(in, false, "no literal value in a variable named like "+secretNameExplanation, func(c container) []string {
+		var problems []string
 		for _, e := range c.c.Env {
 			n, v := deref(e.Name), deref(e.Value)
 			upper := strings.ToUpper(n)
 			secretish := secretName.MatchString(n) && !slices.ContainsFunc(secretFileSuffixes, func(s string) bool { return strings.HasSuffix(upper, s) })
 			switch {
 			case strings.Contains(v, "PRIVATE KEY-----"):
-				problems = append(problems, p.label(c, fmt.Sprintf("%s %s holds a literal private key; %s", envPath, n, literalSecretValueFixMessage)))
+				problems = append(problems, fmt.Sprintf("%s %s holds a literal private key; %s", envPath, n, literalSecretValueFixMessage))
 			case secretish && v != "":
-				problems = append(problems, p.label(c, fmt.Sprintf("%s %s has a literal value; %s", envPath, n, literalSecretValueFixMessage)))
+				problems = append(problems, fmt.Sprintf("%s %s has a literal value; %s", envPath, n, literalSecretValueFixMessage))
 			case secretish && e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil:
-				problems = append(problems, p.label(c, fmt.Sprintf("%s %s comes from ConfigMap %s, which is not for secrets; %s", envPath, n,
-					deref(e.ValueFrom.ConfigMapKeyRef.Name), literalSecretValueFixMessage)))
+				problems = append(problems, fmt.Sprintf("%s %s comes from ConfigMap %s, which is not for secrets; %s", envPath, n,
+					deref(e.ValueFrom.ConfigMapKeyRef.Name), literalSecretValueFixMessage))
 			}
 		}
-	}
-	return outcomeOf(problems, "no literal value in a variable named like "+secretNameExplanation)
+		return problems
+	})
 }
 
 // declared is the outcome of a declared setting: true passes; false fails; not declared fails, or warns when
