@@ -88,27 +88,12 @@ func (w Waiver) expired(now time.Time) bool {
 	return err != nil || !now.Before(t)
 }
 
-// FieldError is one problem with a policy: the field's path in the release spec ("compliance.waivers[0].reason")
-// and what to do about it.
-type FieldError struct {
-	Path    string
-	Message string
-}
-
-// Error formats "path: message".
-func (e FieldError) Error() string { return e.Path + ": " + e.Message }
-
-// FieldErrors is every problem Validate found, in field order, so one run shows them all.
-type FieldErrors []FieldError
-
-// Error lists the errors one per line.
-func (es FieldErrors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+// FieldError and FieldErrors are the scan policy's: a path in the release spec
+// ("compliance.waivers[0].reason") and what to do about it, all of them in field order.
+type (
+	FieldError  = scan.FieldError
+	FieldErrors = scan.FieldErrors
+)
 
 // Validate checks the policy at now and returns FieldErrors, or nil. Besides malformed fields, a waiver that
 // has expired is an error: the release stops saying which exception lapsed, rather than failing on a rule the

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
@@ -182,15 +181,22 @@ func (s *Spec) ValidateAt(now time.Time) error {
 // complianceSection checks the compliance policy with compliance.Policy's own rules (its paths start with
 // "compliance.").
 func (v *validator) complianceSection(c *Compliance, now time.Time) {
-	if err := c.Policy.Validate(now); err != nil {
-		var perrs compliance.FieldErrors
-		if !errors.As(err, &perrs) {
-			v.add("compliance", "%v", err)
-			return
-		}
-		for _, pe := range perrs {
-			v.add(pe.Path, "%s", pe.Message)
-		}
+	v.policy("compliance", c.Policy.Validate(now))
+}
+
+// policy adds the field errors of a section's policy (scan's, compliance's: both report scan.FieldErrors with
+// full spec paths), or the error as one on the section.
+func (v *validator) policy(section string, err error) {
+	if err == nil {
+		return
+	}
+	var perrs scan.FieldErrors
+	if !errors.As(err, &perrs) {
+		v.add(section, "%v", err)
+		return
+	}
+	for _, pe := range perrs {
+		v.add(pe.Path, "%s", pe.Message)
 	}
 }
 
@@ -260,16 +266,7 @@ var slackChannel = regexp.MustCompile(`^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9
 // scanSection checks the scan section: the policy with scan.Policy's own rules (its paths already start with
 // "scan."), then the timeout.
 func (v *validator) scanSection(sc *Scan, now time.Time) {
-	if err := sc.Policy.Validate(now); err != nil {
-		var perrs scan.FieldErrors
-		if !errors.As(err, &perrs) {
-			v.add("scan", "%v", err)
-		} else {
-			for _, pe := range perrs {
-				v.add(pe.Path, "%s", pe.Message)
-			}
-		}
-	}
+	v.policy("scan", sc.Policy.Validate(now))
 	v.durationRange("scan.timeout", sc.Timeout, 30*time.Second, time.Hour)
 }
 
