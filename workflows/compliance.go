@@ -40,16 +40,20 @@ func (r *release) complianceGate(ctx workflow.Context) (string, error) {
 	var res activities.ComplianceResult
 	err := workflow.ExecuteActivity(withShortActivity(ctx), complianceActs.EvaluateCompliance, in).Get(ctx, &res)
 	if err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.ErrNonCompliant && appErr.HasDetails() {
-			if derr := appErr.Details(&res); derr == nil {
-				r.t.status.Compliance = &res
-			}
+		if resultOfBlock(err, activities.ErrNonCompliant, &res) {
+			r.t.status.Compliance = &res
 		}
 		return "", err
 	}
 	r.t.status.Compliance = &res
 	return res.Summary, nil
+}
+
+// resultOfBlock reads the result an activity attached to its blocking error of type typ (the Vulnerable and
+// NonCompliant errors carry the result, since Temporal drops an activity's result when it returns an error).
+func resultOfBlock(err error, typ string, result any) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == typ && appErr.HasDetails() && appErr.Details(result) == nil
 }
 
 func stageSucceeded(t *tracker, name string) bool {

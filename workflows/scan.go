@@ -1,11 +1,9 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
@@ -55,11 +53,8 @@ func (r *release) scanImage(ctx workflow.Context) (string, error) {
 	var res activities.ScanResult
 	err := workflow.ExecuteActivity(withScan(ctx, s.Timeout.D()), scanners.Scan, in).Get(ctx, &res)
 	if err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.ErrVulnerable && appErr.HasDetails() {
-			if derr := appErr.Details(&res); derr == nil {
-				r.t.status.Scan = summarize(img, res)
-			}
+		if resultOfBlock(err, activities.ErrVulnerable, &res) {
+			r.t.status.Scan = summarize(img, res)
 		}
 		return "", err
 	}
