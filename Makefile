@@ -35,10 +35,11 @@ down:
 clean:
 	rm -rf $(BIN)
 
-## record-histories: refresh the workflow histories the replay tests read (after a deliberate, versioned change).
-HISTORIES ?= workflows/testdata/histories/v8-rollback-notify
+## record-histories: record again the one generation of workflow histories the replay test reads, after a
+## deliberate change to a workflow (nothing has shipped yet; docs/workflows.md says when that changes).
+HISTORIES ?= workflows/testdata/histories/v1
 record-histories:
-	mkdir -p $(HISTORIES)
+	rm -rf $(HISTORIES) && mkdir -p $(HISTORIES)
 	SLIPWAY_RECORD_HISTORIES=$(CURDIR)/$(HISTORIES) scripts/test.sh integration
 
 ## bench: scan wall time for one small image and one source tree (both real scanners), and a cached re-scan.

@@ -9,10 +9,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/internal/compliance"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // ErrNonCompliant: the compliance rules, evaluated over the production Deployment the release would apply,
-// block the release. The message is the report's summary and the error's details carry the ComplianceResult,
+// block the release. The message is the report's summary and the error's details carry the releaseapi.ComplianceResult,
 // like ErrVulnerable; the same input gives the same report, so it is never retried.
 const ErrNonCompliant = "NonCompliant"
 
@@ -40,33 +41,8 @@ type ComplianceInput struct {
 	// ScanInput.ReportName does; empty, or a worker without a reports directory, writes no report.
 	ReportName string `json:"reportName,omitempty"`
 	// AttachTo, when set (an image by digest), also pushes compliance.json as an OCI artifact whose subject is
-	// that image (spec compliance.attachReport); ComplianceResult.ReportArtifact names it.
+	// that image (spec compliance.attachReport); releaseapi.ComplianceResult.ReportArtifact names it.
 	AttachTo string `json:"attachTo,omitempty"`
-}
-
-// ComplianceResult is what EvaluateCompliance returns, small enough for workflow history: the status, the
-// counts and the rules that did not pass; the full report (every rule) is in compliance.json.
-type ComplianceResult struct {
-	// Status is the report's: passed, warning or failed.
-	Status string `json:"status"`
-	// Summary is the report's one line.
-	Summary string            `json:"summary"`
-	Counts  compliance.Counts `json:"counts"`
-	// Failed lists the IDs of the rules that failed or could not be evaluated; Warnings those that warned
-	// without a waiver; Waived those a waiver turned into a warning.
-	Failed   []string `json:"failed,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
-	Waived   []string `json:"waived,omitempty"`
-	// Rules are the results of the rules that did not pass, with their messages and waivers.
-	Rules []compliance.RuleResult `json:"rules,omitempty"`
-	// Frameworks are the frameworks whose rules ran.
-	Frameworks []string `json:"frameworks"`
-	// ReportsDir is the directory on the worker holding compliance.json, and ReportDigest the file's sha256
-	// digest, when the report was written.
-	ReportsDir   string `json:"reportsDir,omitempty"`
-	ReportDigest string `json:"reportDigest,omitempty"`
-	// ReportArtifact is the report's OCI artifact (repository@sha256:...), with AttachTo.
-	ReportArtifact string `json:"reportArtifact,omitempty"`
 }
 
 // EvaluateCompliance renders the production Deployment with RenderDeployment, evaluates the compliance rules
@@ -76,12 +52,12 @@ type ComplianceResult struct {
 // Errors: a malformed input, an invalid policy or an expired waiver is a non-retryable ErrInvalidInput; a
 // report that cannot be written a retryable error. A blocking report (failed, or a warning without a waiver
 // under warningsBlock) is returned as the result AND a non-retryable ErrNonCompliant whose message is the
-// summary and whose details carry the same ComplianceResult, since Temporal drops an activity's result when it
+// summary and whose details carry the same releaseapi.ComplianceResult, since Temporal drops an activity's result when it
 // returns an error.
-func (c *Compliance) EvaluateCompliance(ctx context.Context, in ComplianceInput) (ComplianceResult, error) {
+func (c *Compliance) EvaluateCompliance(ctx context.Context, in ComplianceInput) (releaseapi.ComplianceResult, error) {
 	now := time.Now().UTC()
 	if err := validateComplianceInput(in, now); err != nil {
-		return ComplianceResult{}, err
+		return releaseapi.ComplianceResult{}, err
 	}
 	report := compliance.Evaluate(compliance.Input{
 		Deployment: RenderDeployment(in.Deployment),
@@ -97,14 +73,14 @@ func (c *Compliance) EvaluateCompliance(ctx context.Context, in ComplianceInput)
 		dir := filepath.Join(c.ReportsDir, filepath.FromSlash(in.ReportName))
 		digest, err := compliance.WriteReport(dir, report)
 		if err != nil {
-			return ComplianceResult{}, err
+			return releaseapi.ComplianceResult{}, err
 		}
 		res.ReportsDir, res.ReportDigest = dir, digest
 	}
 	if in.AttachTo != "" {
 		data, err := compliance.EncodeReport(report)
 		if err != nil {
-			return ComplianceResult{}, err
+			return releaseapi.ComplianceResult{}, err
 		}
 		reg := c.Registry
 		if reg == nil {
@@ -112,7 +88,7 @@ func (c *Compliance) EvaluateCompliance(ctx context.Context, in ComplianceInput)
 		}
 		files := reportFiles{{name: compliance.ReportFile, mediaType: ComplianceReportArtifactType, data: data}}
 		if res.ReportArtifact, err = reg.attachReports(ctx, in.AttachTo, ComplianceReportArtifactType, files); err != nil {
-			return ComplianceResult{}, err
+			return releaseapi.ComplianceResult{}, err
 		}
 		if res.ReportDigest == "" {
 			res.ReportDigest = files.digestOf(compliance.ReportFile)
@@ -146,8 +122,8 @@ func validateComplianceInput(in ComplianceInput, now time.Time) error {
 }
 
 // complianceResult keeps the report's status, counts and the rules that did not pass.
-func complianceResult(r compliance.Report) ComplianceResult {
-	res := ComplianceResult{Status: r.Status, Summary: r.Summary(), Counts: r.Counts, Frameworks: r.Frameworks}
+func complianceResult(r compliance.Report) releaseapi.ComplianceResult {
+	res := releaseapi.ComplianceResult{Status: r.Status, Summary: r.Summary(), Counts: r.Counts, Frameworks: r.Frameworks}
 	for _, rr := range r.Rules {
 		switch {
 		case rr.Status == compliance.StatusPassed:

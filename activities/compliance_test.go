@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vektagraf/slipway/internal/compliance"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/scan"
 	"github.com/vektagraf/slipway/internal/spec"
 )
@@ -80,7 +81,7 @@ func TestEvaluateComplianceNonCompliant(t *testing.T) {
 	require.Len(t, res.Rules, 1)
 	require.Equal(t, "set container.securityContext.readOnlyRootFilesystem: true", res.Rules[0].Message)
 
-	var fromDetails ComplianceResult
+	var fromDetails releaseapi.ComplianceResult
 	require.NoError(t, appErr.Details(&fromDetails))
 	require.Equal(t, res, fromDetails)
 
@@ -209,7 +210,7 @@ func TestEvaluateComplianceInAnActivityEnvironment(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)
 	require.True(t, appErr.NonRetryable())
-	var res ComplianceResult
+	var res releaseapi.ComplianceResult
 	require.NoError(t, appErr.Details(&res))
 	require.Equal(t, []string{compliance.RuleReadOnlyRootFilesystem}, res.Failed)
 	require.NotEmpty(t, res.ReportDigest)

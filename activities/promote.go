@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/vektagraf/slipway/internal/promote"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // promoteHeartbeatEvery is how often PushImage heartbeats while it copies.
@@ -113,8 +114,8 @@ func (r *Registry) PushImage(ctx context.Context, in PushImageInput) (PushImageR
 	}
 	seen := map[string]bool{}
 	for i, tag := range in.Tags {
-		if !promote.ValidTag(tag) {
-			return PushImageResult{}, invalidInput("PushImage: tags[%d] %q is not a valid tag: write [A-Za-z0-9_][A-Za-z0-9._-]*, at most %d characters", i, tag, promote.MaxTagLength)
+		if !spec.ValidTag(tag) {
+			return PushImageResult{}, invalidInput("PushImage: tags[%d] %q is not a valid tag: write [A-Za-z0-9_][A-Za-z0-9._-]*, at most %d characters", i, tag, spec.MaxTagLength)
 		}
 		if seen[tag] {
 			return PushImageResult{}, invalidInput("PushImage: tags[%d] %q is repeated; give each tag once", i, tag)
@@ -238,7 +239,7 @@ func (r *Registry) RestoreTags(ctx context.Context, in RestoreTagsInput) (Restor
 	}
 	previous := make([]*v1.Hash, len(in.Tags))
 	for i, tc := range in.Tags {
-		if !promote.ValidTag(tc.Tag) {
+		if !spec.ValidTag(tc.Tag) {
 			return RestoreTagsResult{}, invalidInput("RestoreTags: tags[%d].tag %q is not a valid tag", i, tc.Tag)
 		}
 		if tc.Previous != "" {
@@ -367,7 +368,7 @@ func (r *Registry) ReadTags(ctx context.Context, in ReadTagsInput) (ReadTagsResu
 	}
 	var res ReadTagsResult
 	for i, tag := range in.Tags {
-		if !promote.ValidTag(tag) {
+		if !spec.ValidTag(tag) {
 			return ReadTagsResult{}, invalidInput("ReadTags: tags[%d] %q is not a valid tag", i, tag)
 		}
 		cur, err := promote.TagDigest(ctx, repo, tag, r.options(ctx)...)

@@ -33,9 +33,9 @@ import (
 	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/config"
 	"github.com/vektagraf/slipway/internal/imagebuild"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/internal/spec"
-	"github.com/vektagraf/slipway/workflows"
 )
 
 const (
@@ -179,8 +179,8 @@ func (c *command) prepare(args []string, check func(*spec.Spec) error) (s *spec.
 	return s, rc, done, exitOK
 }
 
-func (c *command) trigger() workflows.Trigger {
-	t := workflows.Trigger{Actor: c.actor, Source: "starter", Commit: os.Getenv("GITHUB_SHA")}
+func (c *command) trigger() releaseapi.Trigger {
+	t := releaseapi.Trigger{Actor: c.actor, Source: "starter", Commit: os.Getenv("GITHUB_SHA")}
 	if os.Getenv("GITHUB_REF_TYPE") == "branch" {
 		t.Branch = os.Getenv("GITHUB_REF_NAME")
 	}
@@ -201,20 +201,20 @@ func (c *command) release(ctx context.Context, args []string) int {
 	branch := fs.String("branch", "", "source branch, for the \"branch\" release tag (default $GITHUB_REF_NAME on a branch build)")
 	layoutDir := fs.String("image-layout", "", "an OCI image layout holding the build: pushed to image.source (or image.repository) as :VERSION before the release starts")
 	tarballPath := fs.String("image-tarball", "", "a `docker save` tarball holding the build: pushed like --image-layout")
-	var in workflows.ReleaseInput
+	var in releaseapi.ReleaseInput
 	var upload v1.Image
 	_, rc, done, code := c.prepare(args, func(s *spec.Spec) error {
 		if *version == "" {
 			return errors.New("--version: required (for example --version v1.2.3)")
 		}
-		in = workflows.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
+		in = releaseapi.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
 		if *commit != "" {
 			in.Trigger.Commit = *commit
 		}
 		if *branch != "" {
 			in.Trigger.Branch = *branch
 		}
-		if err := releases.PrepareRelease(&in); err != nil {
+		if err := prepare(&in); err != nil {
 			return err
 		}
 		var err error
@@ -253,7 +253,7 @@ func (c *command) release(ctx context.Context, args []string) int {
 	if !*wait {
 		return exitOK
 	}
-	var res workflows.ReleaseResult
+	var res releaseapi.ReleaseResult
 	return c.follow(ctx, rc, run, &res)
 }
 
@@ -266,7 +266,7 @@ func (c *command) rollback(ctx context.Context, args []string) int {
 		return code
 	}
 	defer done()
-	run, err := rc.StartRollback(ctx, workflows.RollbackInput{Spec: *s, Reason: *reason, Trigger: c.trigger()})
+	run, err := rc.StartRollback(ctx, releaseapi.RollbackInput{Spec: *s, Reason: *reason, Trigger: c.trigger()})
 	if code := c.startError(err); code != exitOK {
 		return code
 	}
@@ -274,7 +274,7 @@ func (c *command) rollback(ctx context.Context, args []string) int {
 	if !*wait {
 		return exitOK
 	}
-	var res workflows.RollbackResult
+	var res releaseapi.RollbackResult
 	return c.follow(ctx, rc, run, &res)
 }
 
@@ -308,7 +308,7 @@ func (c *command) printRun(what string, run releases.Run) {
 func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.Run, result any) int {
 	if ok, err := rc.HasWorker(ctx); err == nil && !ok {
 		fmt.Fprintf(c.stderr, "starter %s: warning: no worker polls task queue %q; the workflow waits until one does (SLIPWAY_TASK_QUEUE must match the worker's --task-queue)\n",
-			c.name, cmp.Or(rc.TaskQueue, workflows.TaskQueue))
+			c.name, cmp.Or(rc.TaskQueue, releaseapi.TaskQueue))
 	}
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
@@ -316,16 +316,16 @@ func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.
 		defer cancel()
 	}
 	seen := map[string]string{}
-	show := func(name string, state workflows.StageState, msg string) {
+	show := func(name string, state releaseapi.StageState, msg string) {
 		key := string(state) + "|" + msg
-		if seen[name] == key || state == workflows.StatePending {
+		if seen[name] == key || state == releaseapi.StatePending {
 			return
 		}
 		seen[name] = key
 		line := fmt.Sprintf("  %-26s %-11s %s", name, state, oneLine(msg))
 		fmt.Fprintln(c.stdout, strings.TrimRight(line, " "))
 	}
-	err := rc.Follow(ctx, run, result, func(st workflows.Status) {
+	err := rc.Follow(ctx, run, result, func(st releaseapi.Status) {
 		for _, s := range st.Stages {
 			show(s.Name, s.State, s.Message)
 		}
@@ -350,14 +350,14 @@ func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.
 		return exitOK
 	}
 	switch r := result.(type) {
-	case *workflows.ReleaseResult:
+	case *releaseapi.ReleaseResult:
 		was := ""
 		if r.PreviousColor != "" {
 			was = fmt.Sprintf(" (was %s)", r.PreviousColor)
 		}
 		fmt.Fprintf(c.stdout, "released %s of %s: %s serves %s%s\n", r.Version, r.App, r.ActiveColor, r.Image, was)
 		printScan(c.stdout, r.Scan)
-	case *workflows.RollbackResult:
+	case *releaseapi.RollbackResult:
 		fmt.Fprintf(c.stdout, "rolled %s back from %s to %s (%s)\n", r.App, r.FromColor, r.ToColor, r.ToVersion)
 	}
 	return exitOK
@@ -365,7 +365,7 @@ func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.
 
 // printScan shows the security gate's outcome: the verdict, the counts, the top findings and where the
 // reports are.
-func printScan(w io.Writer, sc *workflows.ScanSummary) {
+func printScan(w io.Writer, sc *releaseapi.ScanSummary) {
 	if sc == nil {
 		return
 	}
@@ -403,7 +403,7 @@ func (c *command) status(ctx context.Context, args []string) int {
 		return code
 	}
 	defer done()
-	id := workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace)
+	id := releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace)
 	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := rc.Status(qctx, id, "")
@@ -446,8 +446,8 @@ func (c *command) abort(ctx context.Context, args []string) int {
 		return code
 	}
 	defer done()
-	run, err := rc.Abort(ctx, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace),
-		workflows.AbortRequest{Reason: *reason, By: c.actor})
+	run, err := rc.Abort(ctx, releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace),
+		releaseapi.AbortRequest{Reason: *reason, By: c.actor})
 	if err != nil {
 		return c.fail(exitError, "%v", err)
 	}
@@ -469,8 +469,8 @@ func (c *command) decide(ctx context.Context, args []string, approve bool) int {
 		return code
 	}
 	defer done()
-	d, run, err := rc.Decide(ctx, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace), approve,
-		workflows.ApprovalRequest{By: c.actor, Comment: *comment, Source: "starter"})
+	d, run, err := rc.Decide(ctx, releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace), approve,
+		releaseapi.ApprovalRequest{By: c.actor, Comment: *comment, Source: "starter"})
 	var refused *releases.RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -552,16 +552,16 @@ func (c *command) input(args []string) int {
 	if s == nil {
 		return code
 	}
-	in := workflows.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
+	in := releaseapi.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
 	in.Trigger.Commit = cmp.Or(*commit, in.Trigger.Commit)
 	in.Trigger.Branch = cmp.Or(*branch, in.Trigger.Branch)
-	if err := releases.PrepareRelease(&in); err != nil {
+	if err := prepare(&in); err != nil {
 		return c.fail(exitUsage, "%v", err)
 	}
 	out, _ := json.MarshalIndent(in, "", "  ")
 	fmt.Fprintln(c.stdout, string(out))
 	fmt.Fprintf(c.stderr, "start it with: temporal workflow start --task-queue %s --type %s --workflow-id %s --input-file release.json\n",
-		cmp.Or(os.Getenv("SLIPWAY_TASK_QUEUE"), workflows.TaskQueue), workflows.ReleaseWorkflowName, workflows.WorkflowID(s.App.Name, s.Environments.Production.Namespace))
+		cmp.Or(os.Getenv("SLIPWAY_TASK_QUEUE"), releaseapi.TaskQueue), releaseapi.ReleaseWorkflowName, releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace))
 	return exitOK
 }
 
@@ -574,4 +574,18 @@ func firstEnv(keys ...string) string {
 		}
 	}
 	return ""
+}
+
+// prepare checks the --version flag, naming the flag, then runs releaseapi.Prepare (the workflow's own
+// validation) and keeps the defaulted spec, so bad input never starts a workflow.
+func prepare(in *releaseapi.ReleaseInput) error {
+	if err := spec.ValidateVersion(in.Version); err != nil {
+		return fmt.Errorf("--version: %w", err)
+	}
+	p, err := releaseapi.Prepare(*in, time.Now())
+	if err != nil {
+		return err
+	}
+	in.Spec = p.Spec
+	return nil
 }

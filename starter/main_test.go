@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/scan"
-	"github.com/vektagraf/slipway/workflows"
 )
 
 const demoSpec = "../examples/demo/slipway.yaml"
@@ -121,7 +121,7 @@ func TestUnreachableTemporalIsExitFour(t *testing.T) {
 func TestInputPrintsAStartableReleaseInput(t *testing.T) {
 	code, stdout, stderr := runStarter(t, "input", "--spec", demoSpec, "--version", "v1.4.0", "--actor", "ci")
 	require.Equal(t, exitOK, code, stderr)
-	var in workflows.ReleaseInput
+	var in releaseapi.ReleaseInput
 	require.NoError(t, json.Unmarshal([]byte(stdout), &in))
 	require.Equal(t, "v1.4.0", in.Version)
 	require.Equal(t, "ci", in.Trigger.Actor)
@@ -135,7 +135,7 @@ func TestPrintScanShowsTheVerdictCountsAndTopFindings(t *testing.T) {
 	printScan(&out, nil)
 	require.Empty(t, out.String(), "no scan yet, nothing printed")
 
-	printScan(&out, &workflows.ScanSummary{
+	printScan(&out, &releaseapi.ScanSummary{
 		Image:   "127.0.0.1:5001/slipway/demo-app@sha256:abc",
 		Summary: "blocked: 1 CRITICAL (CVE-2099-0001 in github.com/example/vuln 1.1.0, fixed in 1.2.0)",
 		Counts: scan.Counts{Total: scan.SeverityCounts{Critical: 1, Low: 1}, Blocking: scan.SeverityCounts{Critical: 1},

@@ -17,6 +17,7 @@ import (
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/config"
 	"github.com/vektagraf/slipway/internal/notify"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/workflows"
 )
 
@@ -33,12 +34,12 @@ func run() error {
 		"how smoke checks reach a Service: proxy (through the API server's service proxy) or dns (in-cluster DNS)")
 	probeURL := flag.String("probe-proxy-url", os.Getenv("SLIPWAY_PROBE_PROXY_URL"),
 		"base URL of a service proxy to use instead of the API server's (the local cluster's localpods)")
-	taskQueue := flag.String("task-queue", envOr("SLIPWAY_TASK_QUEUE", workflows.TaskQueue), "task queue to poll")
+	taskQueue := flag.String("task-queue", envOr("SLIPWAY_TASK_QUEUE", releaseapi.TaskQueue), "task queue to poll")
 	sf := scannerFlags()
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	restCfg, err := config.KubeConfig(*kubeconfig)
+	restCfg, err := kubeConfig(*kubeconfig)
 	if err != nil {
 		return err
 	}

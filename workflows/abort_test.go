@@ -11,13 +11,14 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // newHarnessWithSlow makes one activity call take `slow` of workflow time, so a signal can arrive while the
 // release waits on it. Slow mocks are registered before the fake's, so they match first.
 func newHarnessWithSlow(t *testing.T, slow time.Duration, setup func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster)) *harness {
 	env := quietSuite().NewTestWorkflowEnvironment()
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WorkflowID("demo-app", "demo-production")})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: releaseapi.WorkflowID("demo-app", "demo-production")})
 	fc := newFakeCluster()
 	registerActivities(env)
 	setup(env, fc)
@@ -40,43 +41,43 @@ func TestAbortDuringEachWaitRollsBack(t *testing.T) {
 		setup    func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster)
 		wantComp []string
 	}{
-		{StageStagingDeploy, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
+		{releaseapi.StageStagingDeploy, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
 			env.OnActivity(k8s.WaitRollout, mockAny, rolloutOf("demo-app")).After(slow).Once().Return(fc.WaitRollout)
 		}, []string{"restore-staging"}},
-		{StageStagingSmoke, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
+		{releaseapi.StageStagingSmoke, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
 			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app")).After(slow).Once().Return(fc.SmokeCheck)
 		}, []string{"restore-staging"}},
-		{StageProductionDeploy, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
+		{releaseapi.StageProductionDeploy, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
 			env.OnActivity(k8s.WaitRollout, mockAny, rolloutOf("demo-app-green")).After(slow).Once().Return(fc.WaitRollout)
 		}, []string{"scale-down-green", "restore-staging"}},
-		{StagePreviewChecks, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
+		{releaseapi.StagePreviewChecks, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
 			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app-preview")).After(slow).Once().Return(fc.SmokeCheck)
 		}, []string{"scale-down-green", "restore-staging"}},
-		{StageVerify, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
+		{releaseapi.StageVerify, func(env *testsuite.TestWorkflowEnvironment, fc *fakeCluster) {
 			env.OnActivity(probe.SmokeCheck, mockAny, smokeThrough("demo-app-active")).After(slow).Once().Return(fc.SmokeCheck)
 		}, []string{"switch-back-to-blue", "scale-down-green", "restore-staging"}},
 		// No slow activity: the abort lands in the scale-down delay (30s) after the switch.
-		{StageScaleDownOld, func(*testsuite.TestWorkflowEnvironment, *fakeCluster) {},
+		{releaseapi.StageScaleDownOld, func(*testsuite.TestWorkflowEnvironment, *fakeCluster) {},
 			[]string{"switch-back-to-blue", "scale-down-green", "restore-staging"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.stage, func(t *testing.T) {
 			h := newHarnessWithSlow(t, slow, tc.setup)
 			h.env.RegisterDelayedCallback(func() {
-				h.env.SignalWorkflow(SignalAbort, AbortRequest{Reason: "wrong build", By: "alice"})
+				h.env.SignalWorkflow(releaseapi.SignalAbort, releaseapi.AbortRequest{Reason: "wrong build", By: "alice"})
 			}, 10*time.Second)
 			h.fc.seedLive("blue", "v1.0.0")
 			h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 
 			err := h.env.GetWorkflowError()
-			require.Equal(t, ErrRolledBack, errType(err), "%v", err)
+			require.Equal(t, releaseapi.ErrRolledBack, errType(err), "%v", err)
 			require.False(t, temporal.IsCanceledError(err), "a CanceledError in the chain would close the run as canceled")
 			require.Contains(t, err.Error(), "aborted by alice: wrong build (during "+tc.stage+")")
 			requireRolledBack(t, h)
 
 			st := h.status(t)
-			require.Equal(t, StateCancelled, stageByName(st, tc.stage).State)
-			require.Equal(t, &AbortRequest{Reason: "wrong build", By: "alice"}, st.Abort)
+			require.Equal(t, releaseapi.StateCancelled, stageByName(st, tc.stage).State)
+			require.Equal(t, &releaseapi.AbortRequest{Reason: "wrong build", By: "alice"}, st.Abort)
 			var comps []string
 			for _, c := range st.Compensations {
 				comps = append(comps, c.Name)
@@ -87,7 +88,7 @@ func TestAbortDuringEachWaitRollsBack(t *testing.T) {
 	}
 }
 
-func startOf(st Status) time.Time {
+func startOf(st releaseapi.Status) time.Time {
 	if s := st.Stages[0]; s.Started != nil {
 		return *s.Started
 	}
@@ -103,7 +104,7 @@ func TestAbortAfterCommitIsIgnored(t *testing.T) {
 	h.fc.seedLive("blue", "v1.0.0")
 	// The delay is 30s; the old color's scale-down then takes a minute. An abort at 45s is too late.
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(SignalAbort, AbortRequest{Reason: "too late", By: "bob"})
+		h.env.SignalWorkflow(releaseapi.SignalAbort, releaseapi.AbortRequest{Reason: "too late", By: "bob"})
 	}, 45*time.Second)
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 	require.NoError(t, h.env.GetWorkflowError())
@@ -122,5 +123,5 @@ func TestWorkflowCancellationRollsBackLikeAnAbort(t *testing.T) {
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 	require.Error(t, h.env.GetWorkflowError())
 	requireRolledBack(t, h)
-	require.Equal(t, PhaseRolledBack, h.status(t).Phase)
+	require.Equal(t, releaseapi.PhaseRolledBack, h.status(t).Phase)
 }

@@ -11,53 +11,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
-
-// peopleChange is the workflow.GetVersion change ID of the approval gate and the notifications. Releases
-// recorded before it replay without them.
-const peopleChange = "people-in-the-loop"
-
-// ApprovalRequest is the argument of the approve and reject updates (and signals): who decides, and why.
-type ApprovalRequest struct {
-	// By is the approver's identity, as the spec's approval.approvers lists it.
-	By string `json:"by"`
-	// Comment is kept with the decision.
-	Comment string `json:"comment,omitempty"`
-	// Source says where the decision came from: "starter", "slack", "temporal-cli".
-	Source string `json:"source,omitempty"`
-}
-
-// ApprovalDecision is the outcome of the gate, kept in the status and the result.
-type ApprovalDecision struct {
-	Approved bool      `json:"approved"`
-	By       string    `json:"by,omitempty"`
-	Comment  string    `json:"comment,omitempty"`
-	Source   string    `json:"source,omitempty"`
-	At       time.Time `json:"at"`
-	// TimedOut is set when nobody decided in time and approval.onTimeout decided.
-	TimedOut bool `json:"timedOut,omitempty"`
-}
-
-// ApprovalStatus is the gate as the status query shows it.
-type ApprovalStatus struct {
-	Approvers []string `json:"approvers"`
-	// Waiting is true while the release waits for a decision; Since and Deadline bound the wait.
-	Waiting  bool       `json:"waiting"`
-	Since    *time.Time `json:"since,omitempty"`
-	Deadline *time.Time `json:"deadline,omitempty"`
-	// OnTimeout is what the deadline does: reject or promote.
-	OnTimeout string            `json:"onTimeout"`
-	Reminders int               `json:"reminders,omitempty"`
-	Escalated bool              `json:"escalated,omitempty"`
-	Decision  *ApprovalDecision `json:"decision,omitempty"`
-	// Refused lists signals that were not accepted (an update is refused before it enters history; a signal
-	// cannot be, so the refusal is recorded), at most maxRefused.
-	Refused []string `json:"refused,omitempty"`
-}
-
-// maxRefused bounds ApprovalStatus.Refused.
-const maxRefused = 20
 
 // gate is the approval state of one release.
 type gate struct {
@@ -66,14 +22,14 @@ type gate struct {
 	spec      *spec.Approval
 	actor     string
 	waiting   bool
-	decision  *ApprovalDecision
+	decision  *releaseapi.ApprovalDecision
 }
 
 // armApproval gives the gate the validated spec, once the input is validated.
 func (r *release) armApproval() {
 	r.gate.validated, r.gate.spec, r.gate.actor = true, r.in.Spec.Approval, r.in.Trigger.Actor
 	if a := r.gate.spec; a != nil {
-		r.t.status.Approval = &ApprovalStatus{Approvers: slices.Clone(a.Approvers), OnTimeout: a.OnTimeout}
+		r.t.status.Approval = &releaseapi.ApprovalStatus{Approvers: slices.Clone(a.Approvers), OnTimeout: a.OnTimeout}
 	}
 }
 
@@ -84,25 +40,25 @@ func (r *release) armApproval() {
 // is refused with a reason rather than as an unknown update.
 func (r *release) setupApproval(ctx workflow.Context) error {
 	for _, approve := range []bool{true, false} {
-		name := UpdateReject
+		name := releaseapi.UpdateReject
 		if approve {
-			name = UpdateApprove
+			name = releaseapi.UpdateApprove
 		}
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
-			func(ctx workflow.Context, req ApprovalRequest) (ApprovalDecision, error) {
+			func(ctx workflow.Context, req releaseapi.ApprovalRequest) (releaseapi.ApprovalDecision, error) {
 				return r.decide(ctx, req, approve), nil
 			},
-			workflow.UpdateHandlerOptions{Validator: func(req ApprovalRequest) error { return r.gate.check(req, approve) }})
+			workflow.UpdateHandlerOptions{Validator: func(req releaseapi.ApprovalRequest) error { return r.gate.check(req, approve) }})
 		if err != nil {
 			return err
 		}
 	}
 	workflow.Go(ctx, func(gctx workflow.Context) {
-		approveCh, rejectCh := workflow.GetSignalChannel(gctx, SignalApprove), workflow.GetSignalChannel(gctx, SignalReject)
+		approveCh, rejectCh := workflow.GetSignalChannel(gctx, releaseapi.SignalApprove), workflow.GetSignalChannel(gctx, releaseapi.SignalReject)
 		sel := workflow.NewSelector(gctx)
 		handle := func(approve bool) func(workflow.ReceiveChannel, bool) {
 			return func(c workflow.ReceiveChannel, _ bool) {
-				var req ApprovalRequest
+				var req releaseapi.ApprovalRequest
 				// ReceiveAsync: a payload that does not decode is taken off the channel and refused, instead of
 				// blocking this coroutine (and every later signal) in Receive.
 				if ok := c.ReceiveAsync(&req); !ok {
@@ -110,7 +66,7 @@ func (r *release) setupApproval(ctx workflow.Context) error {
 				}
 				if err := r.gate.check(req, approve); err != nil {
 					workflow.GetLogger(gctx).Warn("approval signal refused", "by", req.By, "error", err)
-					if st := r.t.status.Approval; st != nil && len(st.Refused) < maxRefused {
+					if st := r.t.status.Approval; st != nil && len(st.Refused) < releaseapi.MaxRefused {
 						st.Refused = append(st.Refused, err.Error())
 					}
 					return
@@ -128,7 +84,7 @@ func (r *release) setupApproval(ctx workflow.Context) error {
 }
 
 // check is the validator: it must not change anything, and it reads only workflow state.
-func (g *gate) check(req ApprovalRequest, approve bool) error {
+func (g *gate) check(req releaseapi.ApprovalRequest, approve bool) error {
 	verb := "reject"
 	if approve {
 		verb = "approve"
@@ -157,8 +113,8 @@ func (g *gate) check(req ApprovalRequest, approve bool) error {
 }
 
 // decide records an accepted decision; the approval stage sees it and goes on.
-func (r *release) decide(ctx workflow.Context, req ApprovalRequest, approve bool) ApprovalDecision {
-	d := ApprovalDecision{Approved: approve, By: req.By, Comment: req.Comment, Source: req.Source, At: workflow.Now(ctx).UTC()}
+func (r *release) decide(ctx workflow.Context, req releaseapi.ApprovalRequest, approve bool) releaseapi.ApprovalDecision {
+	d := releaseapi.ApprovalDecision{Approved: approve, By: req.By, Comment: req.Comment, Source: req.Source, At: workflow.Now(ctx).UTC()}
 	r.gate.decision = &d
 	if st := r.t.status.Approval; st != nil {
 		st.Decision = &d
@@ -192,7 +148,7 @@ func (r *release) approvalGate(ctx workflow.Context) (string, error) {
 	for r.gate.decision == nil {
 		now := workflow.Now(ctx).UTC()
 		if !now.Before(deadline) {
-			d := ApprovalDecision{Approved: a.OnTimeout == spec.OnTimeoutPromote, At: now, TimedOut: true}
+			d := releaseapi.ApprovalDecision{Approved: a.OnTimeout == spec.OnTimeoutPromote, At: now, TimedOut: true}
 			r.gate.decision, st.Decision = &d, &d
 			break
 		}
@@ -224,11 +180,11 @@ func (r *release) approvalGate(ctx workflow.Context) (string, error) {
 		return fmt.Sprintf("promoted: nobody decided within %s (approval.onTimeout: promote)", a.Timeout.D()), nil
 	case d.TimedOut:
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"approval timed out: nobody decided within %s (approval.onTimeout: reject)", a.Timeout.D()), ErrApprovalTimedOut, nil)
+			"approval timed out: nobody decided within %s (approval.onTimeout: reject)", a.Timeout.D()), releaseapi.ErrApprovalTimedOut, nil)
 	case d.Approved:
 		return "approved by " + d.By + withComment(d.Comment), nil
 	default:
-		return "", temporal.NewNonRetryableApplicationError("rejected by "+d.By+withComment(d.Comment), ErrApprovalRejected, nil)
+		return "", temporal.NewNonRetryableApplicationError("rejected by "+d.By+withComment(d.Comment), releaseapi.ErrApprovalRejected, nil)
 	}
 }
 

@@ -8,11 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // gatedInput is a release started by ci-bot that needs alice's or bob's approval, reported to #releases.
-func gatedInput(version string) ReleaseInput {
+func gatedInput(version string) releaseapi.ReleaseInput {
 	in := releaseInput(version)
 	in.Spec.Approval = &spec.Approval{Approvers: []string{"alice", "bob", "ci-bot"}, Timeout: spec.Duration(time.Hour),
 		OnTimeout: spec.OnTimeoutReject}
@@ -23,12 +24,12 @@ func gatedInput(version string) ReleaseInput {
 // updateOutcome is what an update call ended with.
 type updateOutcome struct {
 	rejected error
-	decision ApprovalDecision
+	decision releaseapi.ApprovalDecision
 	done     bool
 }
 
 // sendUpdate sends an approve or reject update at a point of workflow time and records the outcome.
-func (h *harness) sendUpdate(at time.Duration, name string, req ApprovalRequest) *updateOutcome {
+func (h *harness) sendUpdate(at time.Duration, name string, req releaseapi.ApprovalRequest) *updateOutcome {
 	out := &updateOutcome{}
 	h.env.RegisterDelayedCallback(func() {
 		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
@@ -36,7 +37,7 @@ func (h *harness) sendUpdate(at time.Duration, name string, req ApprovalRequest)
 			OnReject: func(err error) { out.rejected = err; out.done = true },
 			OnComplete: func(v any, err error) {
 				out.done = true
-				if d, ok := v.(ApprovalDecision); ok {
+				if d, ok := v.(releaseapi.ApprovalDecision); ok {
 					out.decision = d
 				}
 				if err != nil {
@@ -51,37 +52,37 @@ func (h *harness) sendUpdate(at time.Duration, name string, req ApprovalRequest)
 func TestApproverProceedsAndTheDecisionIsKept(t *testing.T) {
 	h := newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
-	var waiting Status
+	var waiting releaseapi.Status
 	h.env.RegisterDelayedCallback(func() { waiting = h.status(t) }, 5*time.Minute)
-	ok := h.sendUpdate(10*time.Minute, UpdateApprove, ApprovalRequest{By: "alice", Comment: "ship it", Source: "test"})
+	ok := h.sendUpdate(10*time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "alice", Comment: "ship it", Source: "test"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 	require.NoError(t, h.env.GetWorkflowError())
 
 	require.True(t, ok.done)
 	require.NoError(t, ok.rejected)
 	require.True(t, ok.decision.Approved)
-	require.Equal(t, StateRunning, stageByName(waiting, StageApproval).State, "production waits at the gate")
-	require.Equal(t, StatePending, stageByName(waiting, StageProductionDeploy).State, "production has not started")
+	require.Equal(t, releaseapi.StateRunning, stageByName(waiting, releaseapi.StageApproval).State, "production waits at the gate")
+	require.Equal(t, releaseapi.StatePending, stageByName(waiting, releaseapi.StageProductionDeploy).State, "production has not started")
 	require.True(t, waiting.Approval.Waiting)
 
-	var res ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.Equal(t, "alice", res.Approval.By)
 	require.Equal(t, "ship it", res.Approval.Comment)
-	require.Equal(t, "approved by alice: ship it", stageByName(h.status(t), StageApproval).Message)
+	require.Equal(t, "approved by alice: ship it", stageByName(h.status(t), releaseapi.StageApproval).Message)
 	require.Equal(t, "green", res.ActiveColor)
 }
 
 func TestValidatorRefusesUnlistedSelfAndEarlyApprovals(t *testing.T) {
 	h := newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
-	early := h.sendUpdate(0, UpdateApprove, ApprovalRequest{By: "alice"})
-	stranger := h.sendUpdate(5*time.Minute, UpdateApprove, ApprovalRequest{By: "mallory"})
-	self := h.sendUpdate(6*time.Minute, UpdateApprove, ApprovalRequest{By: "ci-bot"}) // the release's trigger
-	nobody := h.sendUpdate(7*time.Minute, UpdateApprove, ApprovalRequest{})
-	var between Status
+	early := h.sendUpdate(0, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "alice"})
+	stranger := h.sendUpdate(5*time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "mallory"})
+	self := h.sendUpdate(6*time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "ci-bot"}) // the release's trigger
+	nobody := h.sendUpdate(7*time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{})
+	var between releaseapi.Status
 	h.env.RegisterDelayedCallback(func() { between = h.status(t) }, 8*time.Minute)
-	good := h.sendUpdate(9*time.Minute, UpdateApprove, ApprovalRequest{By: "bob"})
+	good := h.sendUpdate(9*time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "bob"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 	require.NoError(t, h.env.GetWorkflowError())
 
@@ -93,7 +94,7 @@ func TestValidatorRefusesUnlistedSelfAndEarlyApprovals(t *testing.T) {
 	require.True(t, between.Approval.Waiting)
 	require.NoError(t, good.rejected)
 
-	var res ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.Equal(t, "bob", res.Approval.By)
 }
@@ -102,7 +103,7 @@ func TestSelfApprovalWhenTheSpecAllowsIt(t *testing.T) {
 	h := newHarness(t)
 	in := gatedInput("v1.1.0")
 	in.Spec.Approval.AllowSelfApproval = true
-	ok := h.sendUpdate(time.Minute, UpdateApprove, ApprovalRequest{By: "ci-bot"})
+	ok := h.sendUpdate(time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "ci-bot"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	require.NoError(t, h.env.GetWorkflowError())
 	require.NoError(t, ok.rejected)
@@ -111,10 +112,10 @@ func TestSelfApprovalWhenTheSpecAllowsIt(t *testing.T) {
 func TestRejectionRollsBack(t *testing.T) {
 	h := newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
-	h.sendUpdate(3*time.Minute, UpdateReject, ApprovalRequest{By: "alice", Comment: "not on a Friday"})
+	h.sendUpdate(3*time.Minute, releaseapi.UpdateReject, releaseapi.ApprovalRequest{By: "alice", Comment: "not on a Friday"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), "stage approval failed: rejected by alice: not on a Friday [ApprovalRejected]")
 	requireRolledBack(t, h)
 	require.Empty(t, h.fc.callsOf("ApplyDeployment "+greenDep), "production untouched")
@@ -126,7 +127,7 @@ func TestApprovalTimeoutHasTheSpecsOutcome(t *testing.T) {
 		h.fc.seedLive("blue", "v1.0.0")
 		h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 		err := h.env.GetWorkflowError()
-		require.Equal(t, ErrRolledBack, errType(err))
+		require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 		require.Contains(t, err.Error(), "approval timed out: nobody decided within 1h0m0s (approval.onTimeout: reject) [ApprovalTimedOut]")
 		requireRolledBack(t, h)
 	})
@@ -136,11 +137,11 @@ func TestApprovalTimeoutHasTheSpecsOutcome(t *testing.T) {
 		in.Spec.Approval.OnTimeout = spec.OnTimeoutPromote
 		h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 		require.NoError(t, h.env.GetWorkflowError())
-		var res ReleaseResult
+		var res releaseapi.ReleaseResult
 		require.NoError(t, h.env.GetWorkflowResult(&res))
 		require.True(t, res.Approval.TimedOut)
 		require.True(t, res.Approval.Approved)
-		require.Contains(t, stageByName(h.status(t), StageApproval).Message, "promoted: nobody decided within 1h0m0s")
+		require.Contains(t, stageByName(h.status(t), releaseapi.StageApproval).Message, "promoted: nobody decided within 1h0m0s")
 	})
 }
 
@@ -150,14 +151,14 @@ func TestRemindersAndEscalationFireAtTheirTimes(t *testing.T) {
 	in.Spec.Approval.RemindEvery = spec.Duration(10 * time.Minute)
 	in.Spec.Approval.EscalateAfter = spec.Duration(25 * time.Minute)
 	in.Spec.Approval.EscalateTo = "<!subteam^S0123>"
-	at := map[time.Duration]*Status{}
+	at := map[time.Duration]*releaseapi.Status{}
 	for _, d := range []time.Duration{9, 11, 24, 26, 59} {
-		st := &Status{}
+		st := &releaseapi.Status{}
 		at[d] = st
 		h.env.RegisterDelayedCallback(func() { *st = h.status(t) }, d*time.Minute)
 	}
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
-	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()), "rejected at the timeout")
+	require.Equal(t, releaseapi.ErrRolledBack, errType(h.env.GetWorkflowError()), "rejected at the timeout")
 
 	for d, want := range map[time.Duration]struct {
 		reminders int
@@ -183,10 +184,10 @@ func TestRemindersAndEscalationFireAtTheirTimes(t *testing.T) {
 func TestSignalsAreCheckedLikeUpdates(t *testing.T) {
 	h := newHarness(t)
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(SignalApprove, ApprovalRequest{By: "mallory"})
+		h.env.SignalWorkflow(releaseapi.SignalApprove, releaseapi.ApprovalRequest{By: "mallory"})
 	}, 2*time.Minute)
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(SignalApprove, ApprovalRequest{By: "bob", Source: "temporal-cli"})
+		h.env.SignalWorkflow(releaseapi.SignalApprove, releaseapi.ApprovalRequest{By: "bob", Source: "temporal-cli"})
 	}, 3*time.Minute)
 	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 	require.NoError(t, h.env.GetWorkflowError())
@@ -200,7 +201,7 @@ func TestSignalsAreCheckedLikeUpdates(t *testing.T) {
 func TestEveryStageIsReportedInOneThread(t *testing.T) {
 	h := newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
-	h.sendUpdate(time.Minute, UpdateApprove, ApprovalRequest{By: "alice"})
+	h.sendUpdate(time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "alice"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 	require.NoError(t, h.env.GetWorkflowError())
 
@@ -223,15 +224,15 @@ func TestEveryStageIsReportedInOneThread(t *testing.T) {
 	}
 	approval := h.fc.posts[7].Message
 	require.Len(t, approval.Actions, 2)
-	require.Equal(t, ActionApprove, approval.Actions[0].ID)
-	require.Equal(t, WorkflowID("demo-app", "demo-production")+"|"+"default-test-run-id", approval.Actions[0].Value)
+	require.Equal(t, releaseapi.ActionApprove, approval.Actions[0].ID)
+	require.Equal(t, releaseapi.WorkflowID("demo-app", "demo-production")+"|"+"default-test-run-id", approval.Actions[0].Value)
 	require.Equal(t, 17, h.status(t).Notifications.Sent)
 }
 
 func TestRolledBackReleaseIsReportedWithItsReason(t *testing.T) {
 	h := newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
-	h.sendUpdate(time.Minute, UpdateReject, ApprovalRequest{By: "bob", Comment: "wrong build"})
+	h.sendUpdate(time.Minute, releaseapi.UpdateReject, releaseapi.ApprovalRequest{By: "bob", Comment: "wrong build"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 	require.Error(t, h.env.GetWorkflowError())
 	titles := h.fc.titles()
@@ -244,7 +245,7 @@ func TestRolledBackReleaseIsReportedWithItsReason(t *testing.T) {
 func TestDeadSlackDoesNotFailTheRelease(t *testing.T) {
 	h := newHarness(t)
 	h.fc.notifyDown = true
-	h.sendUpdate(time.Minute, UpdateApprove, ApprovalRequest{By: "alice"})
+	h.sendUpdate(time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "alice"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 	require.NoError(t, h.env.GetWorkflowError())
 	st := h.status(t)
@@ -258,7 +259,7 @@ func TestReleaseWithoutAGateGoesStraightOn(t *testing.T) {
 	h := newHarness(t)
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 	require.NoError(t, h.env.GetWorkflowError())
-	require.Equal(t, "not required: the spec has no approval section", stageByName(h.status(t), StageApproval).Message)
+	require.Equal(t, "not required: the spec has no approval section", stageByName(h.status(t), releaseapi.StageApproval).Message)
 	require.Empty(t, h.fc.posts)
 	require.Nil(t, h.status(t).Notifications)
 }
@@ -268,13 +269,13 @@ func TestReleaseWithoutAGateGoesStraightOn(t *testing.T) {
 func TestMalformedSignalDoesNotBlockLaterOnes(t *testing.T) {
 	h := newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
-	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalApprove, "alice") }, 2*time.Minute)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(releaseapi.SignalApprove, "alice") }, 2*time.Minute)
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(SignalReject, ApprovalRequest{By: "bob", Comment: "no"})
+		h.env.SignalWorkflow(releaseapi.SignalReject, releaseapi.ApprovalRequest{By: "bob", Comment: "no"})
 	}, 3*time.Minute)
 	h.env.ExecuteWorkflow(ReleaseWorkflow, gatedInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), "rejected by bob: no")
 }
 
@@ -282,8 +283,8 @@ func TestApproversMatchWithoutCase(t *testing.T) {
 	h := newHarness(t)
 	in := gatedInput("v1.1.0")
 	in.Trigger.Actor = "Alice"
-	self := h.sendUpdate(time.Minute, UpdateApprove, ApprovalRequest{By: "alice"})
-	ok := h.sendUpdate(2*time.Minute, UpdateApprove, ApprovalRequest{By: "BOB"})
+	self := h.sendUpdate(time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "alice"})
+	ok := h.sendUpdate(2*time.Minute, releaseapi.UpdateApprove, releaseapi.ApprovalRequest{By: "BOB"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	require.NoError(t, h.env.GetWorkflowError())
 	require.ErrorContains(t, self.rejected, "started this release and may not approve it", "self-approval is caught whatever the case")

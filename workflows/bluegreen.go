@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -35,7 +36,7 @@ func (r *release) productionDeploy(ctx workflow.Context) (string, error) {
 	if active.Exists && active.Color != activities.Blue && active.Color != activities.Green {
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"service %s/%s exists but does not select label %s=blue|green; it was not created by Slipway: delete it or name another blueGreen.activeService",
-			ns, bg.ActiveService, activities.LabelColor), ErrInvalidRelease, nil)
+			ns, bg.ActiveService, activities.LabelColor), releaseapi.ErrInvalidRelease, nil)
 	}
 	if active.Exists {
 		r.prevColor = active.Color
@@ -59,7 +60,7 @@ func (r *release) productionDeploy(ctx workflow.Context) (string, error) {
 	newColor := r.newColor
 	ref.App = s.App.Name
 	applied := true // until the API server is known to have refused the apply
-	r.saga.add(StageProductionDeploy, "scale-down-"+newColor, func(c workflow.Context) error {
+	r.saga.add(releaseapi.StageProductionDeploy, "scale-down-"+newColor, func(c workflow.Context) error {
 		if !applied {
 			return nil
 		}
@@ -99,7 +100,7 @@ func (r *release) trafficSwitch(ctx workflow.Context) (string, error) {
 	ns, svc := s.Environments.Production.Namespace, s.BlueGreen.ActiveService
 	actx := withShortActivity(ctx)
 	if r.prevColor == "" {
-		r.saga.add(StageTrafficSwitch, "delete-"+svc, func(c workflow.Context) error {
+		r.saga.add(releaseapi.StageTrafficSwitch, "delete-"+svc, func(c workflow.Context) error {
 			err := workflow.ExecuteActivity(withShortActivity(c), k8s.DeleteService,
 				activities.ServiceRef{Namespace: ns, Name: svc, App: s.App.Name}).Get(c, nil)
 			var appErr *temporal.ApplicationError
@@ -120,7 +121,7 @@ func (r *release) trafficSwitch(ctx workflow.Context) (string, error) {
 	}
 	prev := r.prevColor
 	to := activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name}
-	r.saga.add(StageTrafficSwitch, "switch-back-to-"+prev, switchTo(r.t, to, prev))
+	r.saga.add(releaseapi.StageTrafficSwitch, "switch-back-to-"+prev, switchTo(r.t, to, prev))
 	if err := switchTo(r.t, to, r.newColor)(ctx); err != nil {
 		return "", err
 	}

@@ -8,14 +8,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // complianceActs is a nil receiver, like k8s.
 var complianceActs *activities.Compliance
-
-// complianceChange is the workflow.GetVersion change ID of the compliance stage. Releases recorded before it
-// replay without it.
-const complianceChange = "compliance-gate"
 
 // complianceGate evaluates the spec's compliance policy over the production Deployment as it will be applied
 // (the image by digest, the container's security settings, probes, resources, env), the app's declared
@@ -33,11 +30,11 @@ func (r *release) complianceGate(ctx workflow.Context) (string, error) {
 	if sc := r.t.status.Scan; sc != nil {
 		in.Scanned, in.ScanPassed = true, sc.Passed
 	}
-	in.Signed = r.promote && s.Image.Signing != nil && stageSucceeded(r.t, StageSign)
+	in.Signed = s.Image.Signing != nil && stageSucceeded(r.t, releaseapi.StageSign)
 	if s.Compliance.AttachReport {
 		in.AttachTo = cmp.Or(r.pushed, r.scanned) // the image as deployed, by digest
 	}
-	var res activities.ComplianceResult
+	var res releaseapi.ComplianceResult
 	err := workflow.ExecuteActivity(withShortActivity(ctx), complianceActs.EvaluateCompliance, in).Get(ctx, &res)
 	if err != nil {
 		if resultOfBlock(err, activities.ErrNonCompliant, &res) {
@@ -59,7 +56,7 @@ func resultOfBlock(err error, typ string, result any) bool {
 func stageSucceeded(t *tracker, name string) bool {
 	for _, s := range t.status.Stages {
 		if s.Name == name {
-			return s.State == StateSucceeded
+			return s.State == releaseapi.StateSucceeded
 		}
 	}
 	return false

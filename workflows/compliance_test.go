@@ -6,10 +6,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vektagraf/slipway/internal/compliance"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // writableRoot is a release whose container does not set readOnlyRootFilesystem.
-func writableRoot(version string) ReleaseInput {
+func writableRoot(version string) releaseapi.ReleaseInput {
 	in := releaseInput(version)
 	in.Spec.Container.SecurityContext.ReadOnlyRootFilesystem = nil
 	return in
@@ -20,7 +21,7 @@ func TestNonCompliantReleaseStopsBeforeProduction(t *testing.T) {
 	h.fc.seedLive("blue", "v1.0.0")
 	h.env.ExecuteWorkflow(ReleaseWorkflow, writableRoot("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), "stage compliance failed")
 	require.Contains(t, err.Error(), compliance.RuleReadOnlyRootFilesystem)
 	require.Contains(t, err.Error(), "[NonCompliant]")
@@ -28,7 +29,7 @@ func TestNonCompliantReleaseStopsBeforeProduction(t *testing.T) {
 	requireRolledBack(t, h)
 
 	st := h.status(t)
-	require.Equal(t, StateFailed, stageByName(st, StageCompliance).State)
+	require.Equal(t, releaseapi.StateFailed, stageByName(st, releaseapi.StageCompliance).State)
 	require.NotNil(t, st.Compliance, "the status carries the report's summary even though the stage failed")
 	require.Equal(t, "failed", st.Compliance.Status)
 	require.Contains(t, st.Compliance.Failed, compliance.RuleReadOnlyRootFilesystem)
@@ -41,7 +42,7 @@ func TestWaivedRulePassesWithAWarning(t *testing.T) {
 		Reason: "the app writes its cache to /tmp until JIRA-123 moves it to an emptyDir", Expires: "2999-01-01"}}
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	require.NoError(t, h.env.GetWorkflowError())
-	var res ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.Equal(t, "warning", res.Compliance.Status)
 	require.Contains(t, res.Compliance.Waived, compliance.RuleReadOnlyRootFilesystem)
@@ -53,6 +54,6 @@ func TestWarningsBlockWhenTheSpecSaysSo(t *testing.T) {
 	in.Spec.Compliance.WarningsBlock = true
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), compliance.RuleImageSigned)
 }

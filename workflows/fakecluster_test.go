@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
@@ -99,12 +100,12 @@ func (f *fakeCluster) Notify(_ context.Context, in activities.NotifyInput) (acti
 
 // EvaluateCompliance runs the real evaluation (it is pure) without writing a report; failures are injected
 // under "EvaluateCompliance <app>".
-func (f *fakeCluster) EvaluateCompliance(ctx context.Context, in activities.ComplianceInput) (activities.ComplianceResult, error) {
+func (f *fakeCluster) EvaluateCompliance(ctx context.Context, in activities.ComplianceInput) (releaseapi.ComplianceResult, error) {
 	f.mu.Lock()
 	err := f.record("EvaluateCompliance", in.Deployment.App)
 	f.mu.Unlock()
 	if err != nil {
-		return activities.ComplianceResult{}, err
+		return releaseapi.ComplianceResult{}, err
 	}
 	in.ReportName = ""
 	return (&activities.Compliance{}).EvaluateCompliance(ctx, in)

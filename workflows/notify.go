@@ -12,28 +12,12 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/notify"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // notifications is a nil receiver, like k8s.
 var notifications *activities.Notifications
-
-// Slack action IDs of the approval buttons; internal/slackapprove handles them.
-const (
-	ActionApprove = "slipway_approve"
-	ActionReject  = "slipway_reject"
-)
-
-// NotificationStatus says what reached Slack: a notification that could not be sent is counted here and
-// never fails the release.
-type NotificationStatus struct {
-	Channel string `json:"channel"`
-	Sent    int    `json:"sent"`
-	Failed  int    `json:"failed,omitempty"`
-	// Dropped counts the messages still queued when the finished release stopped waiting for them.
-	Dropped   int    `json:"dropped,omitempty"`
-	LastError string `json:"lastError,omitempty"`
-}
 
 // notifier posts a release's messages in order, each a reply in the thread its first message started. It
 // runs in its own coroutine on a disconnected context, so an abort does not stop the messages that report it.
@@ -44,7 +28,7 @@ type notifier struct {
 	busy    bool
 	// failing counts the messages given up in a row; while it is non-zero, messages get the quick give-up.
 	failing int
-	status  *NotificationStatus
+	status  *releaseapi.NotificationStatus
 }
 
 // notifyDrainTimeout bounds how long a finished release waits for its last messages.
@@ -56,7 +40,7 @@ func startNotifier(ctx workflow.Context, sl *spec.SlackNotify) *notifier {
 	if sl == nil {
 		return nil
 	}
-	n := &notifier{channel: sl.Channel, status: &NotificationStatus{Channel: sl.Channel}}
+	n := &notifier{channel: sl.Channel, status: &releaseapi.NotificationStatus{Channel: sl.Channel}}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	workflow.Go(dctx, func(gctx workflow.Context) {
 		for {
@@ -174,12 +158,12 @@ func (r *release) notifyStarted() {
 	r.post(msg)
 }
 
-func (r *release) notifyStage(name string, state StageState, detail string) {
+func (r *release) notifyStage(name string, state releaseapi.StageState, detail string) {
 	color := notify.ColorGood
 	switch state {
-	case StateFailed:
+	case releaseapi.StateFailed:
 		color = notify.ColorDanger
-	case StateCancelled:
+	case releaseapi.StateCancelled:
 		color = notify.ColorWarning
 	}
 	r.post(notify.Message{Title: r.title(fmt.Sprintf("%s %s", name, state)), Text: detail, Color: color})
@@ -200,8 +184,8 @@ func (r *release) notifyApprovalNeeded(ctx workflow.Context, deadline time.Time)
 	r.post(notify.Message{
 		Title: r.title("approval needed before production"), Fields: fields, Color: notify.ColorWarning, LinkToRun: true,
 		Actions: []notify.Action{
-			{ID: ActionApprove, Text: "Approve", Value: value, Style: "primary"},
-			{ID: ActionReject, Text: "Reject", Value: value, Style: "danger"},
+			{ID: releaseapi.ActionApprove, Text: "Approve", Value: value, Style: "primary"},
+			{ID: releaseapi.ActionReject, Text: "Reject", Value: value, Style: "danger"},
 		},
 	})
 }
@@ -217,7 +201,7 @@ func (r *release) notifyEscalation(_ workflow.Context, deadline time.Time) {
 		Mentions: []string{r.gate.spec.EscalateTo}, Color: notify.ColorDanger, LinkToRun: true})
 }
 
-func (r *release) notifyDecision(_ workflow.Context, d ApprovalDecision) {
+func (r *release) notifyDecision(_ workflow.Context, d releaseapi.ApprovalDecision) {
 	switch {
 	case d.TimedOut && d.Approved:
 		r.post(notify.Message{Title: r.title("nobody decided in time: promoted (approval.onTimeout)"), Color: notify.ColorWarning})
@@ -234,11 +218,11 @@ func (r *release) notifyDecision(_ workflow.Context, d ApprovalDecision) {
 func (r *release) notifyEnd() {
 	st := r.t.status
 	switch st.Phase {
-	case PhaseSucceeded:
+	case releaseapi.PhaseSucceeded:
 		r.post(notify.Message{Title: r.title("released"), Text: fmt.Sprintf("%s serves %s", r.newColor, r.image), Color: notify.ColorGood, LinkToRun: true})
-	case PhaseRolledBack:
+	case releaseapi.PhaseRolledBack:
 		r.post(notify.Message{Title: r.title("rolled back"), Text: st.Error, Color: notify.ColorDanger, LinkToRun: true})
-	case PhaseBlocked:
+	case releaseapi.PhaseBlocked:
 		r.post(notify.Message{Title: r.title("blocked by the security gate"), Text: st.Error, Color: notify.ColorDanger, LinkToRun: true})
 	default:
 		r.post(notify.Message{Title: r.title(string(st.Phase)), Text: st.Error, Color: notify.ColorDanger, LinkToRun: true})

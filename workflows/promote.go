@@ -7,19 +7,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
-
-// promoteChange is the workflow.GetVersion change ID of image promotion: the push and sign stages, and the
-// signature check before each deploy. Releases recorded before it replay without them.
-const promoteChange = "promote"
-
-// lateTagsChange is the change ID of the release-tags stage: floating tags move after verify instead of at
-// push. Releases recorded before it move every tag at push.
-const lateTagsChange = "late-floating-tags"
-
-// unsignChange is the change ID of the remove-signature compensation: a release that fails after signing
-// removes the signature it added. Releases recorded before it keep theirs.
-const unsignChange = "unsign-on-rollback"
 
 // push checks the signing keys, copies the scanned digest into the production repository and puts the
 // release tags on it. Its compensations, registered just before the push (with where the tags pointed), put
@@ -38,7 +27,7 @@ func (r *release) push(ctx workflow.Context) (string, error) {
 	_, digest, _ := strings.Cut(r.scanned, "@")
 	image := s.Image.Repository + "@" + digest
 	reason := fmt.Sprintf("release %s of %s failed", r.in.Version, s.App.Name)
-	r.saga.add(StagePush, "mark-rejected", func(c workflow.Context) error {
+	r.saga.add(releaseapi.StagePush, "mark-rejected", func(c workflow.Context) error {
 		if a := r.t.status.Abort; a != nil {
 			reason = fmt.Sprintf("release %s of %s aborted by %s: %s", r.in.Version, s.App.Name, a.By, a.Reason)
 		}
@@ -49,7 +38,7 @@ func (r *release) push(ctx workflow.Context) (string, error) {
 		}
 		return err
 	})
-	res, err := r.moveTags(ctx, StagePush, "restore-tags", r.scanned, digest, r.tags)
+	res, err := r.moveTags(ctx, releaseapi.StagePush, "restore-tags", r.scanned, digest, r.tags)
 	if err != nil {
 		return "", err
 	}
@@ -92,7 +81,7 @@ func (r *release) releaseTags(ctx workflow.Context) (string, error) {
 		return "no floating tags in image.tags", nil
 	}
 	_, digest, _ := strings.Cut(r.pushed, "@")
-	res, err := r.moveTags(ctx, StageReleaseTags, "restore-floating-tags", r.pushed, digest, r.floatingTags)
+	res, err := r.moveTags(ctx, releaseapi.StageReleaseTags, "restore-floating-tags", r.pushed, digest, r.floatingTags)
 	if err != nil {
 		return "", err
 	}
@@ -139,9 +128,9 @@ func (r *release) sign(ctx workflow.Context) (string, error) {
 		activities.SignImageInput{Image: r.pushed, Key: sg.Key}).Get(ctx, &res); err != nil {
 		return "", err
 	}
-	if r.unsign && !res.AlreadySigned {
+	if !res.AlreadySigned {
 		// A release that fails takes its signature back, so `cosign verify` refuses the rejected build too.
-		r.saga.add(StageSign, "remove-signature", func(c workflow.Context) error {
+		r.saga.add(releaseapi.StageSign, "remove-signature", func(c workflow.Context) error {
 			return workflow.ExecuteActivity(withShortActivity(c), registry.UnsignImage,
 				activities.UnsignImageInput{Image: r.pushed, PublicKey: sg.PublicKey}).Get(c, nil)
 		})
@@ -156,7 +145,7 @@ func (r *release) sign(ctx workflow.Context) (string, error) {
 // missing or made with another key never reaches a cluster, whoever pushed it.
 func (r *release) verifySignature(ctx workflow.Context) error {
 	sg := r.in.Spec.Image.Signing
-	if !r.promote || sg == nil {
+	if sg == nil {
 		return nil
 	}
 	return workflow.ExecuteActivity(withShortActivity(ctx), registry.VerifyImage,

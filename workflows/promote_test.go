@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -17,7 +18,7 @@ const (
 
 // promotingInput is a release of version from the CI repository into the production one, with release tags
 // and signing.
-func promotingInput(version string) ReleaseInput {
+func promotingInput(version string) releaseapi.ReleaseInput {
 	in := releaseInput(version)
 	in.Spec.Image.Source = ciRepo
 	in.Spec.Image.Tags = []string{spec.TagSemver, spec.TagMajorMinor, spec.TagSHA}
@@ -54,14 +55,14 @@ func TestReleasePromotesTheScannedDigestSignsItAndVerifiesBeforeEachDeploy(t *te
 	for _, tag := range []string{"v1.1.0", "v1.1", "sha-0123456"} {
 		require.Equal(t, digest, h.fc.regTags[prodRepo+":"+tag], tag)
 	}
-	var res ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.Equal(t, prodRepo+":v1.1.0@"+digest, res.Image)
 	require.Equal(t, res.Image, h.fc.deployment(greenDep).image, "production runs the promoted digest")
 	st := h.status(t)
-	require.Contains(t, stageByName(st, StagePush).Message, "tagged v1.1.0, sha-0123456")
-	require.Contains(t, stageByName(st, StageReleaseTags).Message, "tagged v1.1")
-	require.Contains(t, stageByName(st, StageSign).Message, "signed: ")
+	require.Contains(t, stageByName(st, releaseapi.StagePush).Message, "tagged v1.1.0, sha-0123456")
+	require.Contains(t, stageByName(st, releaseapi.StageReleaseTags).Message, "tagged v1.1")
+	require.Contains(t, stageByName(st, releaseapi.StageSign).Message, "signed: ")
 	require.Empty(t, h.fc.rejected)
 }
 
@@ -72,7 +73,7 @@ func TestFailureAfterPushPutsTheTagsBackAndMarksTheDigestRejected(t *testing.T) 
 	h.fc.failNext("SmokeCheck", prodActive, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	requireRolledBack(t, h)
 
 	_, ok := h.fc.regTags[prodRepo+":v1.1.0"]
@@ -88,7 +89,7 @@ func TestFailureAfterPushPutsTheTagsBackAndMarksTheDigestRejected(t *testing.T) 
 		comps = append(comps, c.Name)
 	}
 	require.Equal(t, []string{"switch-back-to-blue", "scale-down-green", "restore-staging", "remove-signature", "restore-tags", "mark-rejected"}, comps)
-	require.Equal(t, StateCompensated, stageByName(st, StagePush).State)
+	require.Equal(t, releaseapi.StateCompensated, stageByName(st, releaseapi.StagePush).State)
 }
 
 func TestFloatingTagFailureRollsBackEverything(t *testing.T) {
@@ -98,7 +99,7 @@ func TestFloatingTagFailureRollsBackEverything(t *testing.T) {
 	h.fc.failNext("SetTag", prodRepo+":v1.1", temporal.NewNonRetryableApplicationError("denied", activities.ErrForbidden, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), "stage release-tags failed")
 	requireRolledBack(t, h)
 	require.Equal(t, "sha256:old", h.fc.regTags[prodRepo+":v1.1"])
@@ -120,7 +121,7 @@ func TestUnsignedImageIsNeverDeployed(t *testing.T) {
 	h.fc.failNext("VerifyImage", pushed, temporal.NewNonRetryableApplicationError("no signature", activities.ErrUnsigned, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), "stage staging-deploy failed: no signature [Unsigned]")
 	require.Empty(t, h.fc.callsOf("ApplyDeployment"), "nothing deployed")
 	requireRolledBack(t, h)
@@ -134,7 +135,7 @@ func TestMismatchedSigningKeysStopTheReleaseBeforeThePush(t *testing.T) {
 		temporal.NewNonRetryableApplicationError("image.signing.publicKey is not the public key of image.signing.key", activities.ErrSigningKey, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), "stage push failed")
 	require.Empty(t, h.fc.callsOf("PushImage"), "nothing pushed or tagged")
 	require.Empty(t, h.fc.regTags)
@@ -149,7 +150,7 @@ func TestPushFailingHalfwayPutsBackTheTagsItMoved(t *testing.T) {
 	h.fc.failNext("SetTag", prodRepo+":sha-0123456", temporal.NewNonRetryableApplicationError("denied", activities.ErrForbidden, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), "stage push failed")
 	_, ok := h.fc.regTags[prodRepo+":v1.1.0"]
 	require.False(t, ok, "the tag the failed push created is gone")
@@ -163,10 +164,10 @@ func TestPushThatNeverCopiedHasNothingToMark(t *testing.T) {
 	h := newHarness(t)
 	h.fc.failNext("PushImage", prodRepo, temporal.NewNonRetryableApplicationError("no such source", activities.ErrImageNotFound, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
-	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(h.env.GetWorkflowError()))
 	st := h.status(t)
 	for _, c := range st.Compensations {
-		require.Equal(t, StateSucceeded, c.State, c.Name)
+		require.Equal(t, releaseapi.StateSucceeded, c.State, c.Name)
 	}
 	require.Empty(t, h.fc.rejected)
 }
@@ -179,7 +180,7 @@ func TestReleaseWithoutSigningSkipsSignAndVerify(t *testing.T) {
 	require.NoError(t, h.env.GetWorkflowError())
 	require.Empty(t, h.fc.callsOf("SignImage"))
 	require.Empty(t, h.fc.callsOf("VerifyImage"))
-	require.Equal(t, "not signed: the spec has no image.signing", stageByName(h.status(t), StageSign).Message)
+	require.Equal(t, "not signed: the spec has no image.signing", stageByName(h.status(t), releaseapi.StageSign).Message)
 }
 
 func TestBadReleaseTagsAreRefusedBeforeAnything(t *testing.T) {
@@ -188,7 +189,7 @@ func TestBadReleaseTagsAreRefusedBeforeAnything(t *testing.T) {
 	in.Trigger.Commit = "" // the sha tag needs the commit
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrInvalidRelease, errType(err))
+	require.Equal(t, releaseapi.ErrInvalidRelease, errType(err))
 	require.Contains(t, err.Error(), "image.tags")
 	require.Empty(t, h.fc.callsOf(""))
 }
@@ -214,7 +215,7 @@ func TestSignatureThatWasThereBeforeStays(t *testing.T) {
 	h.fc.signed[pushed] = true
 	h.fc.failNext("SmokeCheck", prodActive, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, promotingInput("v1.1.0"))
-	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(h.env.GetWorkflowError()))
 	require.True(t, h.fc.signed[pushed])
 	require.Empty(t, h.fc.callsOf("UnsignImage"))
 }

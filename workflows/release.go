@@ -6,15 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
-	"github.com/vektagraf/slipway/internal/promote"
-	"github.com/vektagraf/slipway/internal/spec"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // k8s and probe are nil receivers: workflows name activities by method value, and the worker registers the real
@@ -26,30 +24,17 @@ var (
 
 // release is the state of one ReleaseWorkflow run.
 type release struct {
-	in    ReleaseInput
+	in    releaseapi.ReleaseInput
 	image string
 	t     *tracker
 	saga  saga
-	// scan is set when the release runs the scan stage (scanStageChange); releases recorded before it do not.
-	scan bool
-	// promote is set when the release runs the push and sign stages and verifies signatures before deploys
-	// (promoteChange).
-	promote bool
 	// source is the reference the scan resolves (image.source or image.repository, tagged with the version);
 	// scanned is it pinned to the digest that was scanned; pushed is that digest in image.repository.
 	source, scanned, pushed string
 	// tags are the release tags the push stage puts on the digest; floatingTags those release-tags moves.
 	tags, floatingTags []string
-	// lateTags is set when floating tags move after production verified the release (lateTagsChange).
-	lateTags bool
-	// unsign is set when a failed release removes the signature it added (unsignChange).
-	unsign bool
-	// people is set when the release has the approval gate and notifications (peopleChange).
-	people bool
-	// compliance is set when the release runs the compliance stage (complianceChange).
-	compliance bool
-	gate       gate
-	n          *notifier
+	gate               gate
+	n                  *notifier
 	// committed is set once the old color starts scaling down: from then on an abort changes nothing.
 	committed bool
 	prevColor string
@@ -57,84 +42,55 @@ type release struct {
 }
 
 // ReleaseWorkflow deploys one version of an app: the security gate (the image pinned to its digest and
-// scanned), staging, staging smoke checks, then production blue-green (new color, rollout, preview checks,
-// traffic switch, verification, old color scaled down after a delay). A gate that blocks fails the workflow
-// with ErrScanBlocked (or ErrScanFailed when the scan could not run) before anything is deployed. Any later
-// failure or an abort signal after a side effect undoes what was done, in reverse order, and the workflow
-// fails with type ErrRolledBack (or ErrCompensationFailed when undoing failed too).
-func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, error) {
+// scanned), push and sign, staging, staging smoke checks, the compliance gate, approval, then production
+// blue-green (new color, rollout, preview checks, traffic switch, verification, floating tags, old color scaled
+// down after a delay). A gate that blocks fails the workflow with ErrScanBlocked (or ErrScanFailed when the
+// scan could not run) before anything is deployed. Any later failure or an abort signal after a side effect
+// undoes what was done, in reverse order, and the workflow fails with type ErrRolledBack (or
+// ErrCompensationFailed when undoing failed too).
+func ReleaseWorkflow(ctx workflow.Context, in releaseapi.ReleaseInput) (releaseapi.ReleaseResult, error) {
 	r := &release{in: in, t: newTracker(releaseStages)}
 	r.t.status.App, r.t.status.Version, r.t.status.Trigger = in.Spec.App.Name, in.Version, in.Trigger
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return r.t.status, nil }); err != nil {
-		return ReleaseResult{}, err
+	if err := workflow.SetQueryHandler(ctx, releaseapi.QueryStatus, func() (releaseapi.Status, error) { return r.t.status, nil }); err != nil {
+		return releaseapi.ReleaseResult{}, err
+	}
+	if err := r.setupApproval(ctx); err != nil {
+		return releaseapi.ReleaseResult{}, err
 	}
 
-	r.people = workflow.GetVersion(ctx, peopleChange, workflow.DefaultVersion, 1) >= 1
-	if r.people {
-		if err := r.setupApproval(ctx); err != nil {
-			return ReleaseResult{}, err
-		}
-	}
-
-	r.t.start(ctx, StageValidate, "")
+	r.t.start(ctx, releaseapi.StageValidate, "")
 	p, err := validateRelease(ctx, &r.in)
 	if err != nil {
-		r.t.end(ctx, StageValidate, StateFailed, err.Error())
-		r.t.markUnrun(StateSkipped)
-		r.t.status.Phase, r.t.status.Error = PhaseRejected, err.Error()
-		return ReleaseResult{}, err
+		r.t.end(ctx, releaseapi.StageValidate, releaseapi.StateFailed, err.Error())
+		r.t.markUnrun(releaseapi.StateSkipped)
+		r.t.status.Phase, r.t.status.Error = releaseapi.PhaseRejected, err.Error()
+		return releaseapi.ReleaseResult{}, err
 	}
 	r.image, r.t.status.Image = p.Image, p.Image
-	r.source, r.tags, r.floatingTags = p.Image, p.Tags, p.FloatingTags
-	if p.Source != "" {
-		r.source = p.Source
-	}
-	r.t.end(ctx, StageValidate, StateSucceeded, "deploying "+p.Image)
-	r.scan = workflow.GetVersion(ctx, scanStageChange, workflow.DefaultVersion, 1) >= 1
-	r.promote = workflow.GetVersion(ctx, promoteChange, workflow.DefaultVersion, 1) >= 1
-	if !r.scan {
-		r.t.drop(StageScan)
-	}
-	if !r.promote {
-		r.t.drop(StagePush, StageSign)
-	}
-	r.compliance = workflow.GetVersion(ctx, complianceChange, workflow.DefaultVersion, 1) >= 1
-	r.lateTags = workflow.GetVersion(ctx, lateTagsChange, workflow.DefaultVersion, 1) >= 1
-	r.unsign = workflow.GetVersion(ctx, unsignChange, workflow.DefaultVersion, 1) >= 1
-	if !r.lateTags {
-		// Recorded before the split: every tag moves at push.
-		r.tags, r.floatingTags = append(r.tags, r.floatingTags...), nil
-		r.t.drop(StageReleaseTags)
-	}
-	if !r.compliance {
-		r.t.drop(StageCompliance)
-	}
-	if !r.people {
-		r.t.drop(StageApproval)
-	} else {
-		r.armApproval()
-		r.startNotifier(ctx)
-		r.notifyStarted()
-		defer r.drainNotifications(ctx)
-		defer r.notifyEnd()
-	}
+	r.source, r.tags, r.floatingTags = p.ScanRef(), p.Tags, p.FloatingTags
+	r.t.end(ctx, releaseapi.StageValidate, releaseapi.StateSucceeded, "deploying "+p.Image)
+	r.armApproval()
+	r.startNotifier(ctx)
+	r.notifyStarted()
+	defer r.drainNotifications(ctx)
+	defer r.notifyEnd()
 
 	rctx, cancel := workflow.WithCancel(ctx)
 	r.listenForAbort(ctx, cancel)
 
 	if err := r.run(rctx); err != nil {
-		if se := (*stageError)(nil); errors.As(err, &se) && se.stage == StageScan && r.t.status.Abort == nil && !temporal.IsCanceledError(se.err) {
-			return ReleaseResult{}, r.blocked(se)
+		if se := (*stageError)(nil); errors.As(err, &se) && se.stage == releaseapi.StageScan && r.t.status.Abort == nil && !temporal.IsCanceledError(se.err) {
+			return releaseapi.ReleaseResult{}, r.blocked(se)
 		}
 		if !r.committed {
-			return ReleaseResult{}, r.undo(ctx, err)
+			return releaseapi.ReleaseResult{}, r.undo(ctx, err)
 		}
 		// Traffic is on the new color and verified; only the old color's scale-down failed. Rolling back now
 		// would undo a good release, so the release succeeds and the stage says what is left to do.
 		workflow.GetLogger(ctx).Warn("old color not scaled down", "error", err)
 	}
-	r.t.status.Phase = PhaseSucceeded
-	return ReleaseResult{
+	r.t.status.Phase = releaseapi.PhaseSucceeded
+	return releaseapi.ReleaseResult{
 		App: r.in.Spec.App.Name, Version: r.in.Version, Image: r.image,
 		ActiveColor: r.newColor, PreviousColor: r.prevColor, Stages: r.t.stagesCopy(), Scan: r.t.status.Scan,
 		Approval: r.approvalDecision(), Compliance: r.t.status.Compliance,
@@ -143,111 +99,41 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, erro
 
 // blocked ends a release that the security gate stopped. Nothing was deployed, so there is nothing to undo.
 func (r *release) blocked(se *stageError) error {
-	r.t.markUnrun(StateSkipped)
-	r.t.status.Phase = PhaseBlocked
-	typ, why := ErrScanFailed, "the scan could not complete"
+	r.t.markUnrun(releaseapi.StateSkipped)
+	r.t.status.Phase = releaseapi.PhaseBlocked
+	typ, why := releaseapi.ErrScanFailed, "the scan could not complete"
 	if activities.ErrorType(se.err) == activities.ErrVulnerable {
-		typ, why = ErrScanBlocked, "the security gate blocked it"
+		typ, why = releaseapi.ErrScanBlocked, "the security gate blocked it"
 	}
 	msg := fmt.Sprintf("release %s of %s: %s, nothing was deployed: %s", r.in.Version, r.in.Spec.App.Name, why, reasonOf(se.err))
 	r.t.status.Error = msg
 	return temporal.NewNonRetryableApplicationError(msg, typ, se.err)
 }
 
-// preparedRelease is the defaulted spec, the image to deploy (image.repository:version), the image to scan
-// (image.source:version, when the spec has a source) and the release tags.
-type preparedRelease struct {
-	Spec   spec.Spec `json:"spec"`
-	Image  string    `json:"image"`
-	Source string    `json:"source,omitempty"`
-	Tags   []string  `json:"tags,omitempty"`
-	// FloatingTags are the tags the release-tags stage moves (lateTagsChange); empty in releases recorded
-	// before it, whose Tags hold every tag.
-	FloatingTags []string `json:"floatingTags,omitempty"`
-}
-
-// prepareRelease fills defaults and checks the input the same way the starter does, because a release started
-// with the plain Temporal CLI never passed through the starter. It runs as a local activity so that its result
-// is recorded in history: a later change to a default or a validation rule then cannot change how a running
-// or finished release replays.
-func prepareRelease(_ context.Context, in ReleaseInput) (preparedRelease, error) {
-	spec.ApplyDefaults(&in.Spec)
-	var problems []error
-	if err := in.Spec.ValidateAt(time.Now()); err != nil { // a local activity: the clock is recorded, not replayed
-		problems = append(problems, err)
+// prepareRelease runs releaseapi.Prepare as a local activity, so that its result (and the clock that judged
+// expiry dates) is recorded in history: a later change to a default or a validation rule then cannot change how
+// a running or finished release replays.
+func prepareRelease(_ context.Context, in releaseapi.ReleaseInput) (releaseapi.Prepared, error) {
+	p, err := releaseapi.Prepare(in, time.Now()) // a local activity: the clock is recorded, not replayed
+	if err != nil {
+		return p, temporal.NewNonRetryableApplicationError(
+			"invalid release input, nothing was changed: "+err.Error(), releaseapi.ErrInvalidRelease, nil)
 	}
-	image := ""
-	if err := spec.ValidateVersion(in.Version); err != nil {
-		problems = append(problems, fmt.Errorf("version: %w", err))
-	} else if len(problems) == 0 {
-		var err error
-		if image, err = spec.ImageRef(in.Spec.Image.Repository, in.Version); err != nil {
-			problems = append(problems, fmt.Errorf("image: %w", err))
-		}
-	}
-	var source string
-	var tags, floating []string
-	if len(problems) == 0 {
-		var err error
-		if source, tags, floating, err = ReleaseImages(in); err != nil {
-			problems = append(problems, err)
-		}
-	}
-	if len(problems) > 0 {
-		return preparedRelease{}, temporal.NewNonRetryableApplicationError(
-			"invalid release input, nothing was changed: "+errors.Join(problems...).Error(), ErrInvalidRelease, nil)
-	}
-	return preparedRelease{Spec: in.Spec, Image: image, Source: source, Tags: tags, FloatingTags: floating}, nil
-}
-
-// floatingKinds are the tag kinds that move from build to build; the release moves them only once the new
-// version serves production (the release-tags stage), so nobody pulls an unapproved build by them.
-var floatingKinds = []string{spec.TagMajorMinor, spec.TagMajor, spec.TagBranch, spec.TagLatest}
-
-// ReleaseImages is the image a release scans when the spec names a source repository, and the release tags
-// (image.tags, with the version, commit and branch), checked the same way by the starter: the ones that name
-// this build only (semver, sha), put on it by the push stage, and the floating ones (major.minor, major,
-// branch, latest), moved by the release-tags stage after production verified it.
-func ReleaseImages(in ReleaseInput) (source string, tags, floating []string, err error) {
-	if in.Spec.Image.Source != "" {
-		if source, err = spec.ImageRef(in.Spec.Image.Source, in.Version); err != nil {
-			return "", nil, nil, fmt.Errorf("image.source: %w", err)
-		}
-	}
-	var fixedKinds, floatKinds []string
-	for _, k := range in.Spec.Image.Tags {
-		if slices.Contains(floatingKinds, k) {
-			floatKinds = append(floatKinds, k)
-		} else {
-			fixedKinds = append(fixedKinds, k)
-		}
-	}
-	for _, part := range []struct {
-		kinds []string
-		out   *[]string
-	}{{fixedKinds, &tags}, {floatKinds, &floating}} {
-		if len(part.kinds) == 0 {
-			continue
-		}
-		if *part.out, err = promote.Tags(in.Version, part.kinds, in.Trigger.Commit, in.Trigger.Branch); err != nil {
-			return "", nil, nil, fmt.Errorf("image.tags: %w", err)
-		}
-	}
-	return source, tags, floating, nil
+	return p, nil
 }
 
 // validateRelease runs prepareRelease, puts the defaulted spec into the input and checks the workflow ID.
-func validateRelease(ctx workflow.Context, in *ReleaseInput) (preparedRelease, error) {
-	var p preparedRelease
+func validateRelease(ctx workflow.Context, in *releaseapi.ReleaseInput) (releaseapi.Prepared, error) {
+	var p releaseapi.Prepared
 	if err := workflow.ExecuteLocalActivity(withValidation(ctx), prepareRelease, *in).Get(ctx, &p); err != nil {
 		return p, unwrapApplicationError(err)
 	}
 	in.Spec = p.Spec
-	want := WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
+	want := releaseapi.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
 	if got := workflow.GetInfo(ctx).WorkflowExecution.ID; got != want {
 		return p, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"workflow ID %q: a release of %s to %s must run as workflow ID %q so that only one runs at a time; start it again with --workflow-id %s",
-			got, in.Spec.App.Name, in.Spec.Environments.Production.Namespace, want, want), ErrWrongWorkflowID, nil)
+			got, in.Spec.App.Name, in.Spec.Environments.Production.Namespace, want, want), releaseapi.ErrWrongWorkflowID, nil)
 	}
 	return p, nil
 }
@@ -256,9 +142,9 @@ func validateRelease(ctx workflow.Context, in *ReleaseInput) (preparedRelease, e
 // committed (the old color is being scaled down): then the abort is recorded in the log and ignored.
 func (r *release) listenForAbort(ctx workflow.Context, cancel workflow.CancelFunc) {
 	workflow.Go(ctx, func(gctx workflow.Context) {
-		ch := workflow.GetSignalChannel(gctx, SignalAbort)
+		ch := workflow.GetSignalChannel(gctx, releaseapi.SignalAbort)
 		for {
-			var req AbortRequest
+			var req releaseapi.AbortRequest
 			ch.Receive(gctx, &req)
 			if r.committed || r.t.status.Abort != nil {
 				workflow.GetLogger(gctx).Warn("abort ignored", "by", req.By, "reason", req.Reason, "committed", r.committed)
@@ -280,25 +166,21 @@ func (r *release) run(ctx workflow.Context) error {
 		name string
 		fn   func(workflow.Context) (string, error)
 	}
-	var steps []step
-	add := func(on bool, more ...step) {
-		if on {
-			steps = append(steps, more...)
-		}
+	steps := []step{
+		{releaseapi.StageScan, r.scanImage},
+		{releaseapi.StagePush, r.push},
+		{releaseapi.StageSign, r.sign},
+		{releaseapi.StageStagingDeploy, r.stagingDeploy},
+		{releaseapi.StageStagingSmoke, r.stagingSmoke},
+		{releaseapi.StageCompliance, r.complianceGate},
+		{releaseapi.StageApproval, r.approvalGate},
+		{releaseapi.StageProductionDeploy, r.productionDeploy},
+		{releaseapi.StagePreviewChecks, r.previewChecks},
+		{releaseapi.StageTrafficSwitch, r.trafficSwitch},
+		{releaseapi.StageVerify, r.verify},
+		{releaseapi.StageReleaseTags, r.releaseTags},
+		{releaseapi.StageScaleDownOld, r.scaleDownOld},
 	}
-	add(r.scan, step{StageScan, r.scanImage})
-	add(r.promote, step{StagePush, r.push}, step{StageSign, r.sign})
-	add(true, step{StageStagingDeploy, r.stagingDeploy}, step{StageStagingSmoke, r.stagingSmoke})
-	add(r.compliance, step{StageCompliance, r.complianceGate})
-	add(r.people, step{StageApproval, r.approvalGate})
-	add(true,
-		step{StageProductionDeploy, r.productionDeploy},
-		step{StagePreviewChecks, r.previewChecks},
-		step{StageTrafficSwitch, r.trafficSwitch},
-		step{StageVerify, r.verify},
-	)
-	add(r.lateTags && r.promote, step{StageReleaseTags, r.releaseTags})
-	add(true, step{StageScaleDownOld, r.scaleDownOld})
 	for _, st := range steps {
 		if err := r.stage(ctx, st.name, st.fn); err != nil {
 			return err
@@ -327,26 +209,24 @@ func (r *release) stage(ctx workflow.Context, name string, fn func(workflow.Cont
 	msg, err := fn(ctx)
 	if err != nil {
 		if ctx.Err() != nil || temporal.IsCanceledError(err) {
-			r.end(ctx, name, StateCancelled, "cancelled: "+r.abortReason())
+			r.end(ctx, name, releaseapi.StateCancelled, "cancelled: "+r.abortReason())
 		} else {
-			r.end(ctx, name, StateFailed, reasonOf(err))
+			r.end(ctx, name, releaseapi.StateFailed, reasonOf(err))
 		}
 		return &stageError{stage: name, err: err}
 	}
-	r.end(ctx, name, StateSucceeded, msg)
+	r.end(ctx, name, releaseapi.StateSucceeded, msg)
 	return nil
 }
 
 // end records a stage's outcome and reports it.
-func (r *release) end(ctx workflow.Context, name string, state StageState, msg string) {
+func (r *release) end(ctx workflow.Context, name string, state releaseapi.StageState, msg string) {
 	r.t.end(ctx, name, state, msg)
-	if r.people {
-		r.notifyStage(name, state, msg)
-	}
+	r.notifyStage(name, state, msg)
 }
 
 // approvalDecision is the gate's decision for the result, or nil.
-func (r *release) approvalDecision() *ApprovalDecision {
+func (r *release) approvalDecision() *releaseapi.ApprovalDecision {
 	if r.gate.decision == nil {
 		return nil
 	}
@@ -367,8 +247,8 @@ func (r *release) abortReason() string {
 // undo runs the compensations and returns the release's final error.
 func (r *release) undo(ctx workflow.Context, cause error) error {
 	err0 := cause
-	r.t.status.Phase = PhaseRollingBack
-	r.t.markUnrun(StateSkipped)
+	r.t.status.Phase = releaseapi.PhaseRollingBack
+	r.t.markUnrun(releaseapi.StateSkipped)
 	reason := cause.Error()
 	if se := (*stageError)(nil); errors.As(cause, &se) {
 		cause = se.err // the activity's error, for the chain the Web UI shows
@@ -384,19 +264,19 @@ func (r *release) undo(ctx workflow.Context, cause error) error {
 	}
 	failed := r.saga.compensate(ctx, r.t)
 	if len(failed) > 0 {
-		r.t.status.Phase = PhaseFailed
+		r.t.status.Phase = releaseapi.PhaseFailed
 		msg := fmt.Sprintf("release %s of %s: %s; undoing it failed at %v: check the status query and the cluster",
 			r.in.Version, r.in.Spec.App.Name, reason, failed)
 		r.t.status.Error = msg
-		return temporal.NewNonRetryableApplicationError(msg, ErrCompensationFailed, cause)
+		return temporal.NewNonRetryableApplicationError(msg, releaseapi.ErrCompensationFailed, cause)
 	}
-	r.t.status.Phase = PhaseRolledBack
+	r.t.status.Phase = releaseapi.PhaseRolledBack
 	msg := fmt.Sprintf("release %s of %s rolled back: %s", r.in.Version, r.in.Spec.App.Name, reason)
 	if r.prevColor != "" {
 		msg += fmt.Sprintf("; traffic stays on %s", r.prevColor)
 	}
 	r.t.status.Error = msg
-	return temporal.NewNonRetryableApplicationError(msg, ErrRolledBack, cause)
+	return temporal.NewNonRetryableApplicationError(msg, releaseapi.ErrRolledBack, cause)
 }
 
 // reasonOf is the message of the innermost ApplicationError in err (what the activity said), without the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/compliance"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -70,8 +71,8 @@ func declared() compliance.Settings {
 	return compliance.Settings{EncryptionAtRest: &yes, AuditLogging: &yes, RateLimiting: &yes}
 }
 
-func releaseInput(version string) ReleaseInput {
-	return ReleaseInput{Spec: testSpec(), Version: version, Trigger: Trigger{Actor: "ci-bot", Source: "test"}}
+func releaseInput(version string) releaseapi.ReleaseInput {
+	return releaseapi.ReleaseInput{Spec: testSpec(), Version: version, Trigger: releaseapi.Trigger{Actor: "ci-bot", Source: "test"}}
 }
 
 type harness struct {
@@ -82,29 +83,29 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	ts := quietSuite()
 	env := ts.NewTestWorkflowEnvironment()
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WorkflowID("demo-app", "demo-production")})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: releaseapi.WorkflowID("demo-app", "demo-production")})
 	fc := newFakeCluster()
 	registerActivities(env)
 	fc.install(env)
 	return &harness{env: env, fc: fc}
 }
 
-func (h *harness) status(t *testing.T) Status {
+func (h *harness) status(t *testing.T) releaseapi.Status {
 	t.Helper()
-	v, err := h.env.QueryWorkflow(QueryStatus)
+	v, err := h.env.QueryWorkflow(releaseapi.QueryStatus)
 	require.NoError(t, err)
-	var st Status
+	var st releaseapi.Status
 	require.NoError(t, v.Get(&st))
 	return st
 }
 
-func stageByName(st Status, name string) Stage {
+func stageByName(st releaseapi.Status, name string) releaseapi.Stage {
 	for _, s := range st.Stages {
 		if s.Name == name {
 			return s
 		}
 	}
-	return Stage{}
+	return releaseapi.Stage{}
 }
 
 func errType(err error) string {
@@ -121,7 +122,7 @@ func TestFirstReleaseGoesToBlueAndCreatesActiveService(t *testing.T) {
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
 
-	var res ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.Equal(t, "blue", res.ActiveColor)
 	require.Equal(t, "", res.PreviousColor)
@@ -133,9 +134,9 @@ func TestFirstReleaseGoesToBlueAndCreatesActiveService(t *testing.T) {
 	require.Equal(t, fakeDeployment{image: res.Image, version: "v1.0.0", replicas: 2}, h.fc.deployment(blueDep))
 	require.Equal(t, fakeDeployment{image: res.Image, version: "v1.0.0", replicas: 1}, h.fc.deployment(stagingDep))
 	for _, s := range res.Stages {
-		require.Equal(t, StateSucceeded, s.State, s.Name)
+		require.Equal(t, releaseapi.StateSucceeded, s.State, s.Name)
 	}
-	require.Contains(t, stageByName(h.status(t), StageScaleDownOld).Message, "first release")
+	require.Contains(t, stageByName(h.status(t), releaseapi.StageScaleDownOld).Message, "first release")
 	require.Empty(t, h.fc.callsOf("ScaleDeployment"), "nothing to scale down on a first release")
 }
 
@@ -144,7 +145,7 @@ func TestSecondReleaseSwitchesToGreenAndScalesBlueDownAfterDelay(t *testing.T) {
 	h.fc.seedLive("blue", "v1.0.0")
 
 	// Halfway through the scale-down delay, traffic is on green and blue still runs.
-	var mid Status
+	var mid releaseapi.Status
 	var midBlue fakeDeployment
 	h.env.RegisterDelayedCallback(func() {
 		mid = h.status(t)
@@ -154,10 +155,10 @@ func TestSecondReleaseSwitchesToGreenAndScalesBlueDownAfterDelay(t *testing.T) {
 	require.NoError(t, h.env.GetWorkflowError())
 
 	require.Equal(t, "green", mid.ActiveColor)
-	require.Equal(t, StateRunning, stageByName(mid, StageScaleDownOld).State)
+	require.Equal(t, releaseapi.StateRunning, stageByName(mid, releaseapi.StageScaleDownOld).State)
 	require.Equal(t, int32(2), midBlue.replicas)
 
-	var res ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.Equal(t, "green", res.ActiveColor)
 	require.Equal(t, "blue", res.PreviousColor)
@@ -191,14 +192,14 @@ func TestEachStageFailingRollsBack(t *testing.T) {
 		err                   error
 		wantComp              []string
 	}{
-		{StageStagingDeploy, "ApplyDeployment", stagingDep, invalid, []string{"restore-staging"}},
-		{StageStagingDeploy, "WaitRollout", stagingDep, deadline, []string{"restore-staging"}},
-		{StageStagingSmoke, "SmokeCheck", "demo-staging/demo-app", smokeFail, []string{"restore-staging"}},
-		{StageProductionDeploy, "ApplyDeployment", greenDep, invalid, []string{"scale-down-green", "restore-staging"}},
-		{StageProductionDeploy, "WaitRollout", greenDep, deadline, []string{"scale-down-green", "restore-staging"}},
-		{StagePreviewChecks, "SmokeCheck", prodPreview, smokeFail, []string{"scale-down-green", "restore-staging"}},
-		{StageTrafficSwitch, "SwitchService", prodActive + "=green", forbidden, []string{"switch-back-to-blue", "scale-down-green", "restore-staging"}},
-		{StageVerify, "SmokeCheck", prodActive, smokeFail, []string{"switch-back-to-blue", "scale-down-green", "restore-staging"}},
+		{releaseapi.StageStagingDeploy, "ApplyDeployment", stagingDep, invalid, []string{"restore-staging"}},
+		{releaseapi.StageStagingDeploy, "WaitRollout", stagingDep, deadline, []string{"restore-staging"}},
+		{releaseapi.StageStagingSmoke, "SmokeCheck", "demo-staging/demo-app", smokeFail, []string{"restore-staging"}},
+		{releaseapi.StageProductionDeploy, "ApplyDeployment", greenDep, invalid, []string{"scale-down-green", "restore-staging"}},
+		{releaseapi.StageProductionDeploy, "WaitRollout", greenDep, deadline, []string{"scale-down-green", "restore-staging"}},
+		{releaseapi.StagePreviewChecks, "SmokeCheck", prodPreview, smokeFail, []string{"scale-down-green", "restore-staging"}},
+		{releaseapi.StageTrafficSwitch, "SwitchService", prodActive + "=green", forbidden, []string{"switch-back-to-blue", "scale-down-green", "restore-staging"}},
+		{releaseapi.StageVerify, "SmokeCheck", prodActive, smokeFail, []string{"switch-back-to-blue", "scale-down-green", "restore-staging"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.stage+"/"+tc.method, func(t *testing.T) {
@@ -208,20 +209,20 @@ func TestEachStageFailingRollsBack(t *testing.T) {
 			h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 			err := h.env.GetWorkflowError()
 			require.Error(t, err)
-			require.Equal(t, ErrRolledBack, errType(err))
+			require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 			require.Contains(t, err.Error(), "stage "+tc.stage+" failed")
 			requireRolledBack(t, h)
 
 			st := h.status(t)
-			require.Equal(t, PhaseRolledBack, st.Phase)
-			require.Equal(t, StateFailed, stageByName(st, tc.stage).State)
+			require.Equal(t, releaseapi.PhaseRolledBack, st.Phase)
+			require.Equal(t, releaseapi.StateFailed, stageByName(st, tc.stage).State)
 			var comps []string
 			for _, c := range st.Compensations {
-				require.Equal(t, StateSucceeded, c.State, c.Name)
+				require.Equal(t, releaseapi.StateSucceeded, c.State, c.Name)
 				comps = append(comps, c.Name)
 			}
 			require.Equal(t, append(tc.wantComp, pushCompensations...), comps, "compensations run in reverse order of the steps")
-			require.Equal(t, StateSkipped, stageByName(st, StageScaleDownOld).State)
+			require.Equal(t, releaseapi.StateSkipped, stageByName(st, releaseapi.StageScaleDownOld).State)
 			// Non-retryable errors are tried once (restore-staging waits for the staging rollout: one more).
 			want := 1
 			if tc.method == "WaitRollout" && tc.object == stagingDep {
@@ -268,7 +269,7 @@ func TestBrokenVersionFailsStagingSmokeAndNeverTouchesProduction(t *testing.T) {
 	h.fc.seedLive("blue", "v1.0.0")
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0-broken"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Empty(t, h.fc.callsOf("ApplyDeployment demo-production"))
 	requireRolledBack(t, h)
 }
@@ -277,7 +278,7 @@ func TestFirstReleaseFailingAfterSwitchDeletesActiveService(t *testing.T) {
 	h := newHarness(t)
 	h.fc.failNext("SmokeCheck", prodActive, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.0.0"))
-	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(h.env.GetWorkflowError()))
 	_, exists := h.fc.service(prodActive)
 	require.False(t, exists, "the active Service this release created is removed")
 	require.Equal(t, int32(0), h.fc.deployment(blueDep).replicas)
@@ -300,10 +301,10 @@ func TestFailedSwitchBackNeverScalesDownTheLiveColor(t *testing.T) {
 	h.fc.failNext("SwitchService", prodActive+"=blue", temporal.NewNonRetryableApplicationError("forbidden", activities.ErrForbidden, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrCompensationFailed, errType(err))
+	require.Equal(t, releaseapi.ErrCompensationFailed, errType(err))
 	require.Contains(t, err.Error(), "[switch-back-to-blue scale-down-green]")
 	st := h.status(t)
-	require.Equal(t, PhaseFailed, st.Phase)
+	require.Equal(t, releaseapi.PhaseFailed, st.Phase)
 	require.Equal(t, "green", st.ActiveColor)
 	// Users are still on green, so green keeps its pods; the other compensations still ran.
 	color, _ := h.fc.service(prodActive)
@@ -320,7 +321,7 @@ func TestFailedReleaseLeavesTheIdleColorOnThePreviousVersion(t *testing.T) {
 	h.fc.deployments[blueDep] = &fakeDeployment{image: "localhost/slipway/demo-app:v1.0.0", version: "v1.0.0", replicas: 0}
 	h.fc.failNext("SmokeCheck", prodPreview, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.2.0"))
-	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(h.env.GetWorkflowError()))
 	require.Equal(t, fakeDeployment{image: "localhost/slipway/demo-app:v1.0.0", version: "v1.0.0", replicas: 0}, h.fc.deployment(blueDep),
 		"a later rollback must find v1.0.0 on blue, not the failed v1.2.0")
 }
@@ -331,31 +332,31 @@ func TestAnotherAppsActiveServiceIsRefusedBeforeAnyProductionChange(t *testing.T
 	h.fc.owners[prodActive] = "payments"
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), `belongs to app "payments"`)
 	require.Empty(t, h.fc.callsOf("ApplyDeployment demo-production"))
 	require.Empty(t, h.fc.callsOf("ApplyService demo-production"))
 }
 
 func TestInvalidInputTouchesNothing(t *testing.T) {
-	for name, mutate := range map[string]func(*ReleaseInput){
-		"injection in version": func(in *ReleaseInput) { in.Version = `1.2.3"}}]}}` },
-		"shell in version":     func(in *ReleaseInput) { in.Version = "$(id)" },
-		"bad app name":         func(in *ReleaseInput) { in.Spec.App.Name = "Demo_App" },
-		"space in image":       func(in *ReleaseInput) { in.Spec.Image.Repository = "localhost/demo app" },
+	for name, mutate := range map[string]func(*releaseapi.ReleaseInput){
+		"injection in version": func(in *releaseapi.ReleaseInput) { in.Version = `1.2.3"}}]}}` },
+		"shell in version":     func(in *releaseapi.ReleaseInput) { in.Version = "$(id)" },
+		"bad app name":         func(in *releaseapi.ReleaseInput) { in.Spec.App.Name = "Demo_App" },
+		"space in image":       func(in *releaseapi.ReleaseInput) { in.Spec.Image.Repository = "localhost/demo app" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
 			in := releaseInput("v1.0.0")
 			mutate(&in)
 			if in.Spec.App.Name != "demo-app" {
-				h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: WorkflowID(in.Spec.App.Name, "demo-production")})
+				h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: releaseapi.WorkflowID(in.Spec.App.Name, "demo-production")})
 			}
 			h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 			err := h.env.GetWorkflowError()
-			require.Equal(t, ErrInvalidRelease, errType(err), "%v", err)
+			require.Equal(t, releaseapi.ErrInvalidRelease, errType(err), "%v", err)
 			require.Empty(t, h.fc.calls)
-			require.Equal(t, PhaseRejected, h.status(t).Phase)
+			require.Equal(t, releaseapi.PhaseRejected, h.status(t).Phase)
 		})
 	}
 }
@@ -365,7 +366,7 @@ func TestWrongWorkflowIDIsRefused(t *testing.T) {
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "my-release"})
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.0.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrWrongWorkflowID, errType(err))
+	require.Equal(t, releaseapi.ErrWrongWorkflowID, errType(err))
 	require.Contains(t, err.Error(), "slipway.demo-app.demo-production")
 	require.Empty(t, h.fc.calls)
 }
@@ -377,7 +378,7 @@ func TestFailedReleaseDeletesTheColorItCreated(t *testing.T) {
 	h.fc.seedLive("blue", "v1.0.0")
 	h.fc.failNext("SmokeCheck", prodPreview, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0-rc.1"))
-	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(h.env.GetWorkflowError()))
 	_, exists := h.fc.deployments[greenDep]
 	require.False(t, exists)
 	require.Equal(t, []string{"DeleteDeployment " + greenDep}, h.fc.callsOf("DeleteDeployment"))
@@ -389,7 +390,7 @@ func TestRefusedApplyIsNotUndone(t *testing.T) {
 	h.fc.seedLive("blue", "v1.0.0")
 	h.fc.failNext("ApplyDeployment", greenDep, temporal.NewNonRetryableApplicationError("invalid", activities.ErrInvalidObject, nil))
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
-	require.Equal(t, ErrRolledBack, errType(h.env.GetWorkflowError()))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(h.env.GetWorkflowError()))
 	require.Empty(t, h.fc.callsOf("DeleteDeployment"))
 	require.Empty(t, h.fc.callsOf("ScaleDeployment"))
 	require.Equal(t, "v1.0.0", h.fc.deployment(stagingDep).version, "staging, which did change, is restored")

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // describe reads a Deployment before a step changes it: the snapshot its compensation restores.
@@ -63,7 +64,7 @@ func notLive(ctx workflow.Context, ns, svc, app, color string) error {
 	if active.Exists && active.Color == color && (active.App == "" || active.App == app) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"service %s/%s still selects %s, so %s was left running: point the Service at the other color, then scale it down",
-			ns, svc, color, color), ErrCompensationFailed, nil)
+			ns, svc, color, color), releaseapi.ErrCompensationFailed, nil)
 	}
 	return nil
 }

@@ -10,116 +10,102 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/notify"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
-// Stage names of a rollback, in order.
-const (
-	StageRollbackInspect     = "inspect"
-	StageRollbackScaleUp     = "scale-up-previous"
-	StageRollbackHealthCheck = "health-check"
-	StageRollbackSwitch      = "traffic-switch"
-	StageRollbackScaleDown   = "scale-down-current"
-)
-
 var rollbackStages = []string{
-	StageRollbackInspect, StageRollbackScaleUp, StageRollbackHealthCheck, StageRollbackSwitch, StageRollbackScaleDown,
+	releaseapi.StageRollbackInspect, releaseapi.StageRollbackScaleUp, releaseapi.StageRollbackHealthCheck, releaseapi.StageRollbackSwitch, releaseapi.StageRollbackScaleDown,
 }
 
 // rollback is the state of one RollbackWorkflow run.
 type rollback struct {
-	in       RollbackInput
+	in       releaseapi.RollbackInput
 	t        *tracker
 	saga     saga
 	current  string
 	previous activities.DeploymentState
 	target   string
-	// n posts the rollback to Slack (rollbackNotifyChange), when the spec names a channel.
+	// n posts the rollback to Slack, when the spec names a channel.
 	n *notifier
 }
-
-// rollbackNotifyChange is the change ID of a rollback's Slack messages. Rollbacks recorded before it post
-// nothing.
-const rollbackNotifyChange = "rollback-notify"
 
 // RollbackWorkflow puts production back on the other color: the design chapter's rollback.sh, made durable.
 // It scales the other color up if it was scaled down, health-checks it through the preview Service, switches
 // the active Service to it and scales the current color to zero. If any step fails, the steps already done are
 // undone and traffic stays where it was.
-func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, error) {
+func RollbackWorkflow(ctx workflow.Context, in releaseapi.RollbackInput) (releaseapi.RollbackResult, error) {
 	rb := &rollback{in: in, t: newTracker(rollbackStages)}
 	rb.t.status.App, rb.t.status.Trigger = in.Spec.App.Name, in.Trigger
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return rb.t.status, nil }); err != nil {
-		return RollbackResult{}, err
+	if err := workflow.SetQueryHandler(ctx, releaseapi.QueryStatus, func() (releaseapi.Status, error) { return rb.t.status, nil }); err != nil {
+		return releaseapi.RollbackResult{}, err
 	}
 	if err := workflow.ExecuteLocalActivity(withValidation(ctx), prepareRollback, rb.in.Spec).Get(ctx, &rb.in.Spec); err != nil {
 		err = unwrapApplicationError(err)
-		rb.t.markUnrun(StateSkipped)
-		rb.t.status.Phase, rb.t.status.Error = PhaseRejected, err.Error()
-		return RollbackResult{}, err
+		rb.t.markUnrun(releaseapi.StateSkipped)
+		rb.t.status.Phase, rb.t.status.Error = releaseapi.PhaseRejected, err.Error()
+		return releaseapi.RollbackResult{}, err
 	}
 	s := rb.in.Spec
-	if want, got := WorkflowID(s.App.Name, s.Environments.Production.Namespace), workflow.GetInfo(ctx).WorkflowExecution.ID; got != want {
+	if want, got := releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace), workflow.GetInfo(ctx).WorkflowExecution.ID; got != want {
 		err := temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"workflow ID %q: a rollback of %s must run as workflow ID %q so it cannot overlap a release", got, s.App.Name, want),
-			ErrWrongWorkflowID, nil)
-		rb.t.markUnrun(StateSkipped)
-		rb.t.status.Phase, rb.t.status.Error = PhaseRejected, err.Error()
-		return RollbackResult{}, err
+			releaseapi.ErrWrongWorkflowID, nil)
+		rb.t.markUnrun(releaseapi.StateSkipped)
+		rb.t.status.Phase, rb.t.status.Error = releaseapi.PhaseRejected, err.Error()
+		return releaseapi.RollbackResult{}, err
 	}
-	if workflow.GetVersion(ctx, rollbackNotifyChange, workflow.DefaultVersion, 1) >= 1 {
-		rb.n = startNotifier(ctx, s.Notify.Slack)
-		if rb.n != nil {
-			rb.t.status.Notifications = rb.n.status
-			defer rb.n.drain(ctx)
-			defer func() { rb.n.post(rb.endMessage()) }()
-			rb.n.post(notify.Message{Title: s.App.Name + ": rollback started", LinkToRun: true,
-				Text: cmp.Or(rb.in.Reason, "manual rollback"), Fields: triggerFields(rb.in.Trigger), Color: notify.ColorWarning})
-		}
+	rb.n = startNotifier(ctx, s.Notify.Slack)
+	if rb.n != nil {
+		rb.t.status.Notifications = rb.n.status
+		defer rb.n.drain(ctx)
+		defer func() { rb.n.post(rb.endMessage()) }()
+		rb.n.post(notify.Message{Title: s.App.Name + ": rollback started", LinkToRun: true,
+			Text: cmp.Or(rb.in.Reason, "manual rollback"), Fields: triggerFields(rb.in.Trigger), Color: notify.ColorWarning})
 	}
 
 	for _, st := range []struct {
 		name string
 		fn   func(workflow.Context) (string, error)
 	}{
-		{StageRollbackInspect, rb.inspect},
-		{StageRollbackScaleUp, rb.scaleUp},
-		{StageRollbackHealthCheck, rb.healthCheck},
-		{StageRollbackSwitch, rb.switchTraffic},
-		{StageRollbackScaleDown, rb.scaleDown},
+		{releaseapi.StageRollbackInspect, rb.inspect},
+		{releaseapi.StageRollbackScaleUp, rb.scaleUp},
+		{releaseapi.StageRollbackHealthCheck, rb.healthCheck},
+		{releaseapi.StageRollbackSwitch, rb.switchTraffic},
+		{releaseapi.StageRollbackScaleDown, rb.scaleDown},
 	} {
 		rb.t.start(ctx, st.name, "")
 		msg, err := st.fn(ctx)
-		if err != nil && st.name == StageRollbackScaleDown {
+		if err != nil && st.name == releaseapi.StageRollbackScaleDown {
 			// Traffic is already on the previous color and checked; undoing that because the old color could
 			// not be scaled down would put users back on the version being rolled back from.
-			rb.t.end(ctx, st.name, StateFailed, reasonOf(err)+"; scale it down by hand")
+			rb.t.end(ctx, st.name, releaseapi.StateFailed, reasonOf(err)+"; scale it down by hand")
 			rb.n.post(notify.Message{Title: s.App.Name + ": rollback " + st.name + " failed", Text: reasonOf(err), Color: notify.ColorDanger})
 			workflow.GetLogger(ctx).Warn("current color not scaled down", "error", err)
 			break
 		}
 		if err != nil {
-			rb.t.end(ctx, st.name, StateFailed, reasonOf(err))
+			rb.t.end(ctx, st.name, releaseapi.StateFailed, reasonOf(err))
 			rb.n.post(notify.Message{Title: s.App.Name + ": rollback " + st.name + " failed", Text: reasonOf(err), Color: notify.ColorDanger})
-			rb.t.markUnrun(StateSkipped)
-			rb.t.status.Phase = PhaseRollingBack
+			rb.t.markUnrun(releaseapi.StateSkipped)
+			rb.t.status.Phase = releaseapi.PhaseRollingBack
 			failed := rb.saga.compensate(ctx, rb.t)
 			msg := fmt.Sprintf("rollback of %s failed at %s: %s", s.App.Name, st.name, reasonOf(err))
 			if len(failed) > 0 {
 				msg += fmt.Sprintf("; undoing it failed at %v: check the status query and the cluster", failed)
-				rb.t.status.Phase = PhaseFailed
+				rb.t.status.Phase = releaseapi.PhaseFailed
 			} else {
 				msg += "; traffic was left where it was"
-				rb.t.status.Phase = PhaseRolledBack
+				rb.t.status.Phase = releaseapi.PhaseRolledBack
 			}
 			rb.t.status.Error = msg
-			return RollbackResult{}, temporal.NewNonRetryableApplicationError(msg, ErrRollbackFailed, err)
+			return releaseapi.RollbackResult{}, temporal.NewNonRetryableApplicationError(msg, releaseapi.ErrRollbackFailed, err)
 		}
-		rb.t.end(ctx, st.name, StateSucceeded, msg)
+		rb.t.end(ctx, st.name, releaseapi.StateSucceeded, msg)
 		rb.n.post(notify.Message{Title: s.App.Name + ": rollback " + st.name + " succeeded", Text: msg, Color: notify.ColorGood})
 	}
-	rb.t.status.Phase = PhaseSucceeded
-	return RollbackResult{
+	rb.t.status.Phase = releaseapi.PhaseSucceeded
+	return releaseapi.RollbackResult{
 		App: s.App.Name, FromColor: rb.current, ToColor: rb.target, ToVersion: rb.previous.Version,
 		ActiveColor: rb.target, Stages: rb.t.stagesCopy(),
 	}, nil
@@ -129,7 +115,7 @@ func RollbackWorkflow(ctx workflow.Context, in RollbackInput) (RollbackResult, e
 func (rb *rollback) endMessage() notify.Message {
 	title := rb.in.Spec.App.Name + ": "
 	st := rb.t.status
-	if st.Phase == PhaseSucceeded {
+	if st.Phase == releaseapi.PhaseSucceeded {
 		return notify.Message{Title: title + "rolled back to " + rb.previous.Version, LinkToRun: true, Color: notify.ColorGood,
 			Text: fmt.Sprintf("%s serves %s", rb.target, rb.previous.Image)}
 	}
@@ -137,7 +123,7 @@ func (rb *rollback) endMessage() notify.Message {
 }
 
 // triggerFields are who started a run and from where.
-func triggerFields(tr Trigger) []notify.Field {
+func triggerFields(tr releaseapi.Trigger) []notify.Field {
 	var fields []notify.Field
 	if tr.Actor != "" {
 		fields = append(fields, notify.Field{Name: "Started by", Value: tr.Actor})
@@ -190,7 +176,7 @@ func (rb *rollback) scaleUp(ctx workflow.Context) (string, error) {
 	want := s.Environments.Production.Replicas
 	if rb.previous.Replicas == 0 {
 		target := rb.target
-		rb.saga.add(StageRollbackScaleUp, "scale-down-"+target, func(c workflow.Context) error {
+		rb.saga.add(releaseapi.StageRollbackScaleUp, "scale-down-"+target, func(c workflow.Context) error {
 			if err := notLive(c, ns, s.BlueGreen.ActiveService, s.App.Name, target); err != nil {
 				return err
 			}
@@ -234,7 +220,7 @@ func (rb *rollback) switchTraffic(ctx workflow.Context) (string, error) {
 	s := rb.in.Spec
 	ns, svc := s.Environments.Production.Namespace, s.BlueGreen.ActiveService
 	to := activities.SwitchServiceInput{Namespace: ns, Name: svc, App: s.App.Name}
-	rb.saga.add(StageRollbackSwitch, "switch-back-to-"+rb.current, switchTo(rb.t, to, rb.current))
+	rb.saga.add(releaseapi.StageRollbackSwitch, "switch-back-to-"+rb.current, switchTo(rb.t, to, rb.current))
 	if err := switchTo(rb.t, to, rb.target)(ctx); err != nil {
 		return "", err
 	}
@@ -253,12 +239,12 @@ func (rb *rollback) scaleDown(ctx workflow.Context) (string, error) {
 	return fmt.Sprintf("%s scaled from %d to 0", name, res.Previous), nil
 }
 
-// prepareRollback fills defaults and validates the spec; like prepareRelease it runs as a local activity so a
-// later rule change cannot change how a recorded rollback replays.
+// prepareRollback runs releaseapi.PrepareRollback; like prepareRelease it runs as a local activity so a later
+// rule change cannot change how a recorded rollback replays.
 func prepareRollback(_ context.Context, s spec.Spec) (spec.Spec, error) {
-	spec.ApplyDefaults(&s)
-	if err := s.Validate(); err != nil {
-		return s, temporal.NewNonRetryableApplicationError("invalid rollback input, nothing was changed: "+err.Error(), ErrInvalidRelease, nil)
+	s, err := releaseapi.PrepareRollback(s)
+	if err != nil {
+		return s, temporal.NewNonRetryableApplicationError("invalid rollback input, nothing was changed: "+err.Error(), releaseapi.ErrInvalidRelease, nil)
 	}
 	return s, nil
 }

@@ -7,11 +7,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
-func rollbackInput() RollbackInput {
-	return RollbackInput{Spec: testSpec(), Reason: "latency regression", Trigger: Trigger{Actor: "alice"}}
+func rollbackInput() releaseapi.RollbackInput {
+	return releaseapi.RollbackInput{Spec: testSpec(), Reason: "latency regression", Trigger: releaseapi.Trigger{Actor: "alice"}}
 }
 
 // seedAfterRelease: green (v1.1.0) is live, blue (v1.0.0) was scaled to zero by the release.
@@ -26,9 +27,9 @@ func TestRollbackScalesUpPreviousSwitchesAndScalesDownCurrent(t *testing.T) {
 	h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
 	require.NoError(t, h.env.GetWorkflowError())
 
-	var res RollbackResult
+	var res releaseapi.RollbackResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
-	require.Equal(t, RollbackResult{App: "demo-app", FromColor: "green", ToColor: "blue", ToVersion: "v1.0.0", ActiveColor: "blue", Stages: res.Stages}, res)
+	require.Equal(t, releaseapi.RollbackResult{App: "demo-app", FromColor: "green", ToColor: "blue", ToVersion: "v1.0.0", ActiveColor: "blue", Stages: res.Stages}, res)
 	color, _ := h.fc.service(prodActive)
 	require.Equal(t, "blue", color)
 	require.Equal(t, int32(2), h.fc.deployment(blueDep).replicas)
@@ -53,7 +54,7 @@ func TestRollbackWithNothingToGoBackTo(t *testing.T) {
 		h := newHarness(t)
 		h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
 		err := h.env.GetWorkflowError()
-		require.Equal(t, ErrRollbackFailed, errType(err))
+		require.Equal(t, releaseapi.ErrRollbackFailed, errType(err))
 		require.Contains(t, err.Error(), "no release to roll back from")
 	})
 	t.Run("no previous deployment", func(t *testing.T) {
@@ -61,7 +62,7 @@ func TestRollbackWithNothingToGoBackTo(t *testing.T) {
 		h.fc.seedLive("blue", "v1.0.0")
 		h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
 		err := h.env.GetWorkflowError()
-		require.Equal(t, ErrRollbackFailed, errType(err))
+		require.Equal(t, releaseapi.ErrRollbackFailed, errType(err))
 		require.Contains(t, err.Error(), "demo-app-green does not exist")
 		require.Empty(t, h.fc.callsOf("SwitchService"))
 		require.Empty(t, h.fc.callsOf("ScaleDeployment"))
@@ -74,13 +75,13 @@ func TestRollbackHealthCheckFailureLeavesTrafficAndUndoesScaleUp(t *testing.T) {
 	h.fc.failNext("SmokeCheck", prodPreview, temporal.NewNonRetryableApplicationError("503", activities.ErrSmokeCheckFailed, nil))
 	h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRollbackFailed, errType(err))
+	require.Equal(t, releaseapi.ErrRollbackFailed, errType(err))
 	require.Contains(t, err.Error(), "traffic was left where it was")
 	color, _ := h.fc.service(prodActive)
 	require.Equal(t, "green", color)
 	require.Equal(t, int32(0), h.fc.deployment(blueDep).replicas, "the scale-up is undone")
 	require.Equal(t, int32(2), h.fc.deployment(greenDep).replicas)
-	require.Equal(t, PhaseRolledBack, h.status(t).Phase)
+	require.Equal(t, releaseapi.PhaseRolledBack, h.status(t).Phase)
 }
 
 func TestRollbackSucceedsWhenOnlyTheFinalScaleDownFails(t *testing.T) {
@@ -92,9 +93,9 @@ func TestRollbackSucceedsWhenOnlyTheFinalScaleDownFails(t *testing.T) {
 	color, _ := h.fc.service(prodActive)
 	require.Equal(t, "blue", color)
 	st := h.status(t)
-	require.Equal(t, PhaseSucceeded, st.Phase)
-	require.Equal(t, StateFailed, stageByName(st, StageRollbackScaleDown).State)
-	require.Contains(t, stageByName(st, StageRollbackScaleDown).Message, "scale it down by hand")
+	require.Equal(t, releaseapi.PhaseSucceeded, st.Phase)
+	require.Equal(t, releaseapi.StateFailed, stageByName(st, releaseapi.StageRollbackScaleDown).State)
+	require.Contains(t, stageByName(st, releaseapi.StageRollbackScaleDown).Message, "scale it down by hand")
 	require.Empty(t, st.Compensations)
 }
 
@@ -103,7 +104,7 @@ func TestRollbackOfAnotherAppsServiceIsRefused(t *testing.T) {
 	seedAfterRelease(h.fc)
 	h.fc.owners[prodActive] = "payments"
 	h.env.ExecuteWorkflow(RollbackWorkflow, rollbackInput())
-	require.Equal(t, ErrRollbackFailed, errType(h.env.GetWorkflowError()))
+	require.Equal(t, releaseapi.ErrRollbackFailed, errType(h.env.GetWorkflowError()))
 	require.Empty(t, h.fc.callsOf("ScaleDeployment"))
 	require.Empty(t, h.fc.callsOf("SwitchService"))
 }

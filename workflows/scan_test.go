@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/scan"
 	"github.com/vektagraf/slipway/internal/spec"
 )
@@ -47,7 +48,7 @@ func TestReleaseScansThePinnedImageFirst(t *testing.T) {
 	require.True(t, got.AllowSingleScanner)
 	require.Equal(t, scan.DefaultFailOn, got.Policy.FailOn, "the spec's defaults reach the scanner")
 
-	var res ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.Equal(t, v110Image+"@"+digest, res.Image)
 	require.Equal(t, res.Image, h.fc.deployment(greenDep).image, "production runs the scanned digest")
@@ -55,7 +56,7 @@ func TestReleaseScansThePinnedImageFirst(t *testing.T) {
 	require.NotNil(t, res.Scan)
 	require.True(t, res.Scan.Passed)
 	require.Equal(t, digest, res.Scan.Digest)
-	require.Equal(t, StateSucceeded, stageByName(h.status(t), StageScan).State)
+	require.Equal(t, releaseapi.StateSucceeded, stageByName(h.status(t), releaseapi.StageScan).State)
 }
 
 func TestVulnerableImageIsBlockedBeforeAnyDeploy(t *testing.T) {
@@ -66,7 +67,7 @@ func TestVulnerableImageIsBlockedBeforeAnyDeploy(t *testing.T) {
 
 	err := h.env.GetWorkflowError()
 	require.Error(t, err)
-	require.Equal(t, ErrScanBlocked, errType(err))
+	require.Equal(t, releaseapi.ErrScanBlocked, errType(err))
 	require.Contains(t, err.Error(), "nothing was deployed")
 	require.Contains(t, err.Error(), "CVE-2099-0001 in github.com/example/vuln 1.1.0, fixed in 1.2.0")
 	require.Equal(t, []string{"ResolveImage " + v110Image, "Scan localhost/slipway/demo-app@" + fakeDigest(v110Image)},
@@ -74,10 +75,10 @@ func TestVulnerableImageIsBlockedBeforeAnyDeploy(t *testing.T) {
 	requireRolledBack(t, h)
 
 	st := h.status(t)
-	require.Equal(t, PhaseBlocked, st.Phase)
-	require.Equal(t, StateFailed, stageByName(st, StageScan).State)
-	for _, name := range []string{StageStagingDeploy, StageProductionDeploy, StageTrafficSwitch} {
-		require.Equal(t, StateSkipped, stageByName(st, name).State, name)
+	require.Equal(t, releaseapi.PhaseBlocked, st.Phase)
+	require.Equal(t, releaseapi.StateFailed, stageByName(st, releaseapi.StageScan).State)
+	for _, name := range []string{releaseapi.StageStagingDeploy, releaseapi.StageProductionDeploy, releaseapi.StageTrafficSwitch} {
+		require.Equal(t, releaseapi.StateSkipped, stageByName(st, name).State, name)
 	}
 	require.Empty(t, st.Compensations)
 	require.NotNil(t, st.Scan, "the status carries the verdict even though the stage failed")
@@ -93,7 +94,7 @@ func TestIgnoredFindingLetsTheReleaseThrough(t *testing.T) {
 	in.Spec.Scan.Ignore = []scan.Ignore{{ID: "CVE-2099-0001", Reason: "the vulnerable function is never called", Expires: "2999-01-01"}}
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	require.NoError(t, h.env.GetWorkflowError())
-	var res ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
 	require.True(t, res.Scan.Passed)
 	require.Equal(t, 1, res.Scan.Counts.Ignored.Critical)
@@ -105,10 +106,10 @@ func TestExpiredIgnoreIsRefusedBeforeTheScan(t *testing.T) {
 	in.Spec.Scan.Ignore = []scan.Ignore{{ID: "CVE-2099-0001", Reason: "accepted last year", Expires: "2020-01-01"}}
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrInvalidRelease, errType(err))
+	require.Equal(t, releaseapi.ErrInvalidRelease, errType(err))
 	require.Contains(t, err.Error(), "scan.ignore[0]: CVE-2099-0001 expired on 2020-01-01")
 	require.Empty(t, h.fc.callsOf(""), "nothing resolved, scanned or deployed")
-	require.Equal(t, PhaseRejected, h.status(t).Phase)
+	require.Equal(t, releaseapi.PhaseRejected, h.status(t).Phase)
 }
 
 func TestScanThatCannotRunFailsWithoutDeploying(t *testing.T) {
@@ -122,11 +123,11 @@ func TestScanThatCannotRunFailsWithoutDeploying(t *testing.T) {
 			h.fc.failNext(tc.method, tc.object, temporal.NewNonRetryableApplicationError("nope", activities.ErrImageNotFound, nil))
 			h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 			err := h.env.GetWorkflowError()
-			require.Equal(t, ErrScanFailed, errType(err))
+			require.Equal(t, releaseapi.ErrScanFailed, errType(err))
 			require.Contains(t, err.Error(), "the scan could not complete, nothing was deployed: nope [ImageNotFound]")
 			requireRolledBack(t, h)
 			require.Empty(t, h.fc.callsOf("Apply"))
-			require.Equal(t, PhaseBlocked, h.status(t).Phase)
+			require.Equal(t, releaseapi.PhaseBlocked, h.status(t).Phase)
 		})
 	}
 }
@@ -144,16 +145,16 @@ func TestAbortDuringScanDeploysNothing(t *testing.T) {
 	h.fc.seedLive("blue", "v1.0.0")
 	h.fc.scanBlocks = true // a long scan, cut short by the abort
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(SignalAbort, AbortRequest{Reason: "wrong version", By: "alice"})
+		h.env.SignalWorkflow(releaseapi.SignalAbort, releaseapi.AbortRequest{Reason: "wrong version", By: "alice"})
 	}, time.Second)
 	h.env.ExecuteWorkflow(ReleaseWorkflow, releaseInput("v1.1.0"))
 	err := h.env.GetWorkflowError()
-	require.Equal(t, ErrRolledBack, errType(err))
+	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
 	require.Contains(t, err.Error(), "aborted by alice: wrong version (during scan)")
 	requireRolledBack(t, h)
 	require.Empty(t, h.fc.callsOf("Apply"))
 	st := h.status(t)
-	require.Equal(t, StateCancelled, stageByName(st, StageScan).State)
+	require.Equal(t, releaseapi.StateCancelled, stageByName(st, releaseapi.StageScan).State)
 	require.Empty(t, st.Compensations)
 }
 

@@ -1,70 +1,53 @@
 package workflows
 
 import (
-	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
-)
 
-// Stage names of a release, in order. They are part of the status API (the starter and the docs name them).
-const (
-	StageValidate         = "validate"
-	StageScan             = "scan"
-	StagePush             = "push"
-	StageSign             = "sign"
-	StageStagingDeploy    = "staging-deploy"
-	StageStagingSmoke     = "staging-smoke"
-	StageCompliance       = "compliance"
-	StageApproval         = "approval"
-	StageProductionDeploy = "production-deploy"
-	StagePreviewChecks    = "preview-checks"
-	StageTrafficSwitch    = "traffic-switch"
-	StageVerify           = "verify"
-	StageReleaseTags      = "release-tags"
-	StageScaleDownOld     = "scale-down-old"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // releaseStages is the plan the status query shows before anything runs.
 var releaseStages = []string{
-	StageValidate, StageScan, StagePush, StageSign, StageStagingDeploy, StageStagingSmoke, StageCompliance, StageApproval, StageProductionDeploy,
-	StagePreviewChecks, StageTrafficSwitch, StageVerify, StageReleaseTags, StageScaleDownOld,
+	releaseapi.StageValidate, releaseapi.StageScan, releaseapi.StagePush, releaseapi.StageSign, releaseapi.StageStagingDeploy, releaseapi.StageStagingSmoke, releaseapi.StageCompliance, releaseapi.StageApproval, releaseapi.StageProductionDeploy,
+	releaseapi.StagePreviewChecks, releaseapi.StageTrafficSwitch, releaseapi.StageVerify, releaseapi.StageReleaseTags, releaseapi.StageScaleDownOld,
 }
 
 // tracker keeps the Status a query returns. Only workflow code touches it, from one coroutine at a time, so it
 // needs no locking; times come from workflow.Now and are therefore replay-safe.
 type tracker struct {
-	status Status
+	status releaseapi.Status
 }
 
 func newTracker(names []string) *tracker {
-	t := &tracker{status: Status{Phase: PhaseRunning}}
+	t := &tracker{status: releaseapi.Status{Phase: releaseapi.PhaseRunning}}
 	for _, n := range names {
-		t.status.Stages = append(t.status.Stages, Stage{Name: n, State: StatePending})
+		t.status.Stages = append(t.status.Stages, releaseapi.Stage{Name: n, State: releaseapi.StatePending})
 	}
 	return t
 }
 
-func (t *tracker) stage(name string) *Stage {
+func (t *tracker) stage(name string) *releaseapi.Stage {
 	for i := range t.status.Stages {
 		if t.status.Stages[i].Name == name {
 			return &t.status.Stages[i]
 		}
 	}
-	t.status.Stages = append(t.status.Stages, Stage{Name: name, State: StatePending})
+	t.status.Stages = append(t.status.Stages, releaseapi.Stage{Name: name, State: releaseapi.StatePending})
 	return &t.status.Stages[len(t.status.Stages)-1]
 }
 
 func (t *tracker) start(ctx workflow.Context, name, msg string) {
 	s := t.stage(name)
 	now := workflow.Now(ctx).UTC()
-	s.State, s.Started, s.Message = StateRunning, &now, msg
+	s.State, s.Started, s.Message = releaseapi.StateRunning, &now, msg
 	// Shown as "current details" in the Web UI; it adds nothing to history.
 	workflow.SetCurrentDetails(ctx, "stage: "+name)
 	workflow.GetLogger(ctx).Info("stage started", "stage", name, "message", msg)
 }
 
-func (t *tracker) end(ctx workflow.Context, name string, state StageState, msg string) {
+func (t *tracker) end(ctx workflow.Context, name string, state releaseapi.StageState, msg string) {
 	s := t.stage(name)
 	now := workflow.Now(ctx).UTC()
 	if s.Started == nil {
@@ -74,22 +57,10 @@ func (t *tracker) end(ctx workflow.Context, name string, state StageState, msg s
 	workflow.GetLogger(ctx).Info("stage ended", "stage", name, "state", string(state), "message", msg)
 }
 
-// drop removes stages from the plan, for a release that does not run them (one recorded before they
-// existed).
-func (t *tracker) drop(names ...string) {
-	kept := t.status.Stages[:0]
-	for _, s := range t.status.Stages {
-		if !slices.Contains(names, s.Name) {
-			kept = append(kept, s)
-		}
-	}
-	t.status.Stages = kept
-}
-
 // markUnrun turns every stage still pending into skipped, so a finished release shows no pending work.
-func (t *tracker) markUnrun(state StageState) {
+func (t *tracker) markUnrun(state releaseapi.StageState) {
 	for i := range t.status.Stages {
-		if t.status.Stages[i].State == StatePending {
+		if t.status.Stages[i].State == releaseapi.StatePending {
 			t.status.Stages[i].State = state
 		}
 	}
@@ -98,12 +69,12 @@ func (t *tracker) markUnrun(state StageState) {
 // compensationStarted/Ended record one compensation under Status.Compensations.
 func (t *tracker) compensationStarted(ctx workflow.Context, name, stage string) int {
 	now := workflow.Now(ctx).UTC()
-	t.status.Compensations = append(t.status.Compensations, Compensation{Undoes: stage, Stage: Stage{Name: name, State: StateRunning, Started: &now}})
+	t.status.Compensations = append(t.status.Compensations, releaseapi.Compensation{Undoes: stage, Stage: releaseapi.Stage{Name: name, State: releaseapi.StateRunning, Started: &now}})
 	workflow.GetLogger(ctx).Info("compensation started", "step", name)
 	return len(t.status.Compensations) - 1
 }
 
-func (t *tracker) compensationEnded(ctx workflow.Context, i int, state StageState, msg string) {
+func (t *tracker) compensationEnded(ctx workflow.Context, i int, state releaseapi.StageState, msg string) {
 	now := workflow.Now(ctx).UTC()
 	c := &t.status.Compensations[i]
 	c.State, c.Ended, c.Message = state, &now, msg
@@ -111,8 +82,8 @@ func (t *tracker) compensationEnded(ctx workflow.Context, i int, state StageStat
 }
 
 // stagesCopy returns a copy for results, so later changes do not alias.
-func (t *tracker) stagesCopy() []Stage {
-	return append([]Stage(nil), t.status.Stages...)
+func (t *tracker) stagesCopy() []releaseapi.Stage {
+	return append([]releaseapi.Stage(nil), t.status.Stages...)
 }
 
 // compensation is one undo step, registered right after (or right before) the side effect it undoes.
@@ -141,13 +112,13 @@ func (s *saga) compensate(ctx workflow.Context, t *tracker) []string {
 		step := s.steps[i]
 		idx := t.compensationStarted(dctx, step.name, step.stage)
 		if err := step.run(dctx); err != nil {
-			t.compensationEnded(dctx, idx, StateFailed, err.Error())
+			t.compensationEnded(dctx, idx, releaseapi.StateFailed, err.Error())
 			failed = append(failed, step.name)
 			continue
 		}
-		t.compensationEnded(dctx, idx, StateSucceeded, "")
-		if st := t.stage(step.stage); st.State == StateSucceeded || st.State == StateCompensated {
-			st.State, st.Message = StateCompensated, "undone by "+compensatedBy(t, step.stage)
+		t.compensationEnded(dctx, idx, releaseapi.StateSucceeded, "")
+		if st := t.stage(step.stage); st.State == releaseapi.StateSucceeded || st.State == releaseapi.StateCompensated {
+			st.State, st.Message = releaseapi.StateCompensated, "undone by "+compensatedBy(t, step.stage)
 		}
 	}
 	return failed
@@ -157,7 +128,7 @@ func (s *saga) compensate(ctx workflow.Context, t *tracker) []string {
 func compensatedBy(t *tracker, stage string) string {
 	var names []string
 	for _, c := range t.status.Compensations {
-		if c.Undoes == stage && c.State == StateSucceeded {
+		if c.Undoes == stage && c.State == releaseapi.StateSucceeded {
 			names = append(names, c.Name)
 		}
 	}

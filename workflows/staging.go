@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // stagingDeploy rolls the new version out to staging: one Deployment and one Service, both named after the app.
@@ -25,7 +26,7 @@ func (r *release) stagingDeploy(ctx workflow.Context) (string, error) {
 		return "", err
 	}
 	applied := true // until the API server is known to have refused the apply
-	r.saga.add(StageStagingDeploy, "restore-staging", func(c workflow.Context) error {
+	r.saga.add(releaseapi.StageStagingDeploy, "restore-staging", func(c workflow.Context) error {
 		if !applied {
 			return nil
 		}

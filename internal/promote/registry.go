@@ -1,3 +1,11 @@
+// Package promote copies a released image to its production repository by digest, adds the release's tags,
+// puts the tags back when the release fails, and marks a failed digest as rejected where registries and people
+// can see it. It talks to OCI registries through go-containerregistry and knows nothing of Temporal: the
+// activities in package activities wrap it, classify its errors and heartbeat.
+//
+// Every write is idempotent: Copy skips a digest the repository already has, SetTag and RestoreTag compare
+// before they write, and MarkRejected's artifact is fixed by the image and the reason, so an activity retried
+// after a partial success converges on the same registry state.
 package promote
 
 import (
@@ -12,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/vektagraf/slipway/internal/oci"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 var (
@@ -72,8 +81,8 @@ func describe(ref name.Reference, opts ...remote.Option) (*v1.Descriptor, error)
 
 // TagDigest returns the digest tag points at in repo, or nil if the tag (or the repository) does not exist.
 func TagDigest(ctx context.Context, repo name.Repository, tag string, opts ...remote.Option) (*v1.Hash, error) {
-	if !ValidTag(tag) {
-		return nil, fmt.Errorf("tag %q is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]*, at most %d characters)", tag, MaxTagLength)
+	if !spec.ValidTag(tag) {
+		return nil, fmt.Errorf("tag %q is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]*, at most %d characters)", tag, spec.MaxTagLength)
 	}
 	d, err := describe(repo.Tag(tag), withContext(ctx, opts)...)
 	if oci.IsNotFound(err) {

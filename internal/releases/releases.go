@@ -16,8 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/vektagraf/slipway/internal/spec"
-	"github.com/vektagraf/slipway/workflows"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // Client starts and follows releases. WebUI is the base URL of the Temporal Web UI (for links), Namespace the
@@ -55,60 +54,42 @@ func (e *ConflictError) Error() string {
 // ErrNotRunning is returned when a command needs a running release and there is none.
 var ErrNotRunning = errors.New("no release or rollback is running for this app")
 
-// PrepareRelease applies defaults and validates the spec and version: the same checks the workflow makes, done
-// first so bad input never starts a workflow.
-func PrepareRelease(in *workflows.ReleaseInput) error {
-	spec.ApplyDefaults(&in.Spec)
-	var errs []error
-	if err := in.Spec.ValidateAt(time.Now()); err != nil {
-		errs = append(errs, err)
-	}
-	if err := spec.ValidateVersion(in.Version); err != nil {
-		errs = append(errs, fmt.Errorf("--version: %w", err))
-	} else if len(errs) == 0 {
-		if _, err := spec.ImageRef(in.Spec.Image.Repository, in.Version); err != nil {
-			errs = append(errs, fmt.Errorf("image: %w", err))
-		} else if _, _, _, err := workflows.ReleaseImages(*in); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 func (c *Client) taskQueue() string {
 	if c.TaskQueue != "" {
 		return c.TaskQueue
 	}
-	return workflows.TaskQueue
+	return releaseapi.TaskQueue
 }
 
 // StartRelease validates the input and starts a release. If a release of the same version is already running
 // (a CI job retried), it attaches to it instead; any other running release or rollback is a *ConflictError.
-func (c *Client) StartRelease(ctx context.Context, in workflows.ReleaseInput) (Run, error) {
-	if err := PrepareRelease(&in); err != nil {
+func (c *Client) StartRelease(ctx context.Context, in releaseapi.ReleaseInput) (Run, error) {
+	p, err := releaseapi.Prepare(in, time.Now())
+	if err != nil {
 		return Run{}, err
 	}
-	id := workflows.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
+	in.Spec = p.Spec
+	id := releaseapi.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
 	summary := fmt.Sprintf("release %s of %s", in.Version, in.Spec.App.Name)
 	if in.Trigger.Actor != "" {
 		summary += " by " + in.Trigger.Actor
 	}
-	return c.start(ctx, id, workflows.ReleaseWorkflowName, "release", in.Version, summary, in)
+	return c.start(ctx, id, releaseapi.ReleaseWorkflowName, "release", in.Version, summary, in)
 }
 
 // StartRollback validates the spec and starts a rollback; a running rollback is attached to, a running
 // release is a *ConflictError (abort it instead: an abort rolls a release back).
-func (c *Client) StartRollback(ctx context.Context, in workflows.RollbackInput) (Run, error) {
-	spec.ApplyDefaults(&in.Spec)
-	if err := in.Spec.Validate(); err != nil {
+func (c *Client) StartRollback(ctx context.Context, in releaseapi.RollbackInput) (Run, error) {
+	var err error
+	if in.Spec, err = releaseapi.PrepareRollback(in.Spec); err != nil {
 		return Run{}, err
 	}
-	id := workflows.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
+	id := releaseapi.WorkflowID(in.Spec.App.Name, in.Spec.Environments.Production.Namespace)
 	summary := "rollback of " + in.Spec.App.Name
 	if in.Reason != "" {
 		summary += ": " + in.Reason
 	}
-	return c.start(ctx, id, workflows.RollbackWorkflowName, "rollback", "", summary, in)
+	return c.start(ctx, id, releaseapi.RollbackWorkflowName, "rollback", "", summary, in)
 }
 
 func (c *Client) start(ctx context.Context, id, workflowType, kind, version, summary string, input any) (Run, error) {
@@ -116,7 +97,7 @@ func (c *Client) start(ctx context.Context, id, workflowType, kind, version, sum
 		ID:                                       id,
 		StaticSummary:                            summary,
 		TaskQueue:                                c.taskQueue(),
-		Memo:                                     map[string]any{workflows.MemoKind: kind, workflows.MemoVersion: version},
+		Memo:                                     map[string]any{releaseapi.MemoKind: kind, releaseapi.MemoVersion: version},
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -170,14 +151,14 @@ func (c *Client) describe(ctx context.Context, id string) (*ConflictError, bool,
 	// still a release; the memo only adds the version.
 	out := &ConflictError{WorkflowID: id, RunID: info.GetExecution().GetRunId(), Kind: "workflow"}
 	switch info.GetType().GetName() {
-	case workflows.ReleaseWorkflowName:
+	case releaseapi.ReleaseWorkflowName:
 		out.Kind = "release"
-	case workflows.RollbackWorkflowName:
+	case releaseapi.RollbackWorkflowName:
 		out.Kind = "rollback"
 	}
 	dc := converter.GetDefaultDataConverter()
 	fields := info.GetMemo().GetFields()
-	if p, ok := fields[workflows.MemoVersion]; ok {
+	if p, ok := fields[releaseapi.MemoVersion]; ok {
 		_ = dc.FromPayload(p, &out.Version)
 	}
 	return out, info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
@@ -197,9 +178,9 @@ func (c *Client) URL(id, runID string) string {
 }
 
 // Status queries a run's status; runID "" means the latest run of the ID.
-func (c *Client) Status(ctx context.Context, id, runID string) (workflows.Status, error) {
-	var st workflows.Status
-	v, err := c.Temporal.QueryWorkflow(ctx, id, runID, workflows.QueryStatus)
+func (c *Client) Status(ctx context.Context, id, runID string) (releaseapi.Status, error) {
+	var st releaseapi.Status
+	v, err := c.Temporal.QueryWorkflow(ctx, id, runID, releaseapi.QueryStatus)
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -215,7 +196,7 @@ func (c *Client) Status(ctx context.Context, id, runID string) (workflows.Status
 
 // Abort signals the running release of an app to stop and roll back. A rollback cannot be aborted (stopping it
 // halfway would leave traffic between two colors), so an abort aimed at one is refused.
-func (c *Client) Abort(ctx context.Context, id string, req workflows.AbortRequest) (Run, error) {
+func (c *Client) Abort(ctx context.Context, id string, req releaseapi.AbortRequest) (Run, error) {
 	running, isRunning, err := c.describe(ctx, id)
 	if err != nil {
 		var nf *serviceerror.NotFound
@@ -231,7 +212,7 @@ func (c *Client) Abort(ctx context.Context, id string, req workflows.AbortReques
 		return Run{}, fmt.Errorf("the running workflow %s is a %s, which cannot be aborted: wait for it to finish", id, running.Kind)
 	}
 	runID := running.RunID
-	if err := c.Temporal.SignalWorkflow(ctx, id, runID, workflows.SignalAbort, req); err != nil {
+	if err := c.Temporal.SignalWorkflow(ctx, id, runID, releaseapi.SignalAbort, req); err != nil {
 		return Run{}, fmt.Errorf("signal abort to %s: %w", id, err)
 	}
 	return Run{ID: id, RunID: runID, URL: c.URL(id, runID)}, nil
@@ -245,21 +226,21 @@ func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 
 // Decide approves or rejects the running release at its approval gate with the approve or reject update, and
 // waits for the decision to be recorded. A decision the workflow's validator refuses is a *RefusedError.
-func (c *Client) Decide(ctx context.Context, id string, approve bool, req workflows.ApprovalRequest) (workflows.ApprovalDecision, Run, error) {
+func (c *Client) Decide(ctx context.Context, id string, approve bool, req releaseapi.ApprovalRequest) (releaseapi.ApprovalDecision, Run, error) {
 	running, isRunning, err := c.describe(ctx, id)
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return workflows.ApprovalDecision{}, Run{}, ErrNotRunning
+			return releaseapi.ApprovalDecision{}, Run{}, ErrNotRunning
 		}
-		return workflows.ApprovalDecision{}, Run{}, err
+		return releaseapi.ApprovalDecision{}, Run{}, err
 	}
 	if !isRunning || running.Kind != "release" {
-		return workflows.ApprovalDecision{}, Run{}, ErrNotRunning
+		return releaseapi.ApprovalDecision{}, Run{}, ErrNotRunning
 	}
-	name := workflows.UpdateReject
+	name := releaseapi.UpdateReject
 	if approve {
-		name = workflows.UpdateApprove
+		name = releaseapi.UpdateApprove
 	}
 	run := Run{ID: id, RunID: running.RunID, URL: c.URL(id, running.RunID)}
 	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -267,15 +248,15 @@ func (c *Client) Decide(ctx context.Context, id string, approve bool, req workfl
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return workflows.ApprovalDecision{}, run, fmt.Errorf("%s %s: %w", name, id, err)
+		return releaseapi.ApprovalDecision{}, run, fmt.Errorf("%s %s: %w", name, id, err)
 	}
-	var d workflows.ApprovalDecision
+	var d releaseapi.ApprovalDecision
 	if err := h.Get(ctx, &d); err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {
-			return workflows.ApprovalDecision{}, run, &RefusedError{Reason: appErr.Message()}
+			return releaseapi.ApprovalDecision{}, run, &RefusedError{Reason: appErr.Message()}
 		}
-		return workflows.ApprovalDecision{}, run, fmt.Errorf("%s %s: %w", name, id, err)
+		return releaseapi.ApprovalDecision{}, run, fmt.Errorf("%s %s: %w", name, id, err)
 	}
 	return d, run, nil
 }
@@ -283,7 +264,7 @@ func (c *Client) Decide(ctx context.Context, id string, approve bool, req workfl
 // Follow calls onStatus whenever the run's status changes and returns the run's outcome: nil when it
 // succeeded, its error otherwise. It follows the run's history with a long poll (no polling loop) and queries
 // the status after each workflow task; a query that fails (no worker yet) is skipped, not fatal.
-func (c *Client) Follow(ctx context.Context, run Run, result any, onStatus func(workflows.Status)) error {
+func (c *Client) Follow(ctx context.Context, run Run, result any, onStatus func(releaseapi.Status)) error {
 	iter := c.Temporal.GetWorkflowHistory(ctx, run.ID, run.RunID, true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for iter.HasNext() {
 		ev, err := iter.Next()

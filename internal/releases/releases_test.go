@@ -15,29 +15,29 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/mocks"
 
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
-	"github.com/vektagraf/slipway/workflows"
 )
 
-func demoInput(t *testing.T, version string) workflows.ReleaseInput {
+func demoInput(t *testing.T, version string) releaseapi.ReleaseInput {
 	t.Helper()
 	s, err := spec.Load("../../examples/demo/slipway.yaml")
 	require.NoError(t, err)
-	return workflows.ReleaseInput{Spec: *s, Version: version}
+	return releaseapi.ReleaseInput{Spec: *s, Version: version}
 }
 
 // running describes a run of the app's workflow ID whose memo says kind and version.
 func running(t *testing.T, runID, kind, version string) *workflowservice.DescribeWorkflowExecutionResponse {
 	t.Helper()
 	memo := map[string]*commonpb.Payload{}
-	for k, v := range map[string]string{workflows.MemoKind: kind, workflows.MemoVersion: version} {
+	for k, v := range map[string]string{releaseapi.MemoKind: kind, releaseapi.MemoVersion: version} {
 		p, err := converter.GetDefaultDataConverter().ToPayload(v)
 		require.NoError(t, err)
 		memo[k] = p
 	}
-	wfType := workflows.ReleaseWorkflowName
+	wfType := releaseapi.ReleaseWorkflowName
 	if kind == "rollback" {
-		wfType = workflows.RollbackWorkflowName
+		wfType = releaseapi.RollbackWorkflowName
 	}
 	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
 		Type:      &commonpb.WorkflowType{Name: wfType},
@@ -52,7 +52,7 @@ func TestStartReleaseSetsTheLockAndMemo(t *testing.T) {
 	run := &mocks.WorkflowRun{}
 	run.On("GetRunID").Return("run-1")
 	var opts client.StartWorkflowOptions
-	tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.ReleaseWorkflowName, mock.Anything).
+	tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, releaseapi.ReleaseWorkflowName, mock.Anything).
 		Run(func(args mock.Arguments) { opts = args.Get(1).(client.StartWorkflowOptions) }).Return(run, nil)
 	c := &Client{Temporal: tc, WebUI: "http://ui"}
 
@@ -61,10 +61,10 @@ func TestStartReleaseSetsTheLockAndMemo(t *testing.T) {
 	require.Equal(t, Run{ID: "slipway.demo-app.demo-production", RunID: "run-1",
 		URL: "http://ui/namespaces/default/workflows/slipway.demo-app.demo-production/run-1/history"}, got)
 	require.Equal(t, "slipway.demo-app.demo-production", opts.ID)
-	require.Equal(t, workflows.TaskQueue, opts.TaskQueue)
+	require.Equal(t, releaseapi.TaskQueue, opts.TaskQueue)
 	require.True(t, opts.WorkflowExecutionErrorWhenAlreadyStarted, "a running release must not be joined silently")
 	require.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, opts.WorkflowIDConflictPolicy)
-	require.Equal(t, map[string]any{workflows.MemoKind: "release", workflows.MemoVersion: "v1.2.3"}, opts.Memo)
+	require.Equal(t, map[string]any{releaseapi.MemoKind: "release", releaseapi.MemoVersion: "v1.2.3"}, opts.Memo)
 	require.Equal(t, "release v1.2.3 of demo-app", opts.StaticSummary, "the Web UI's one-line summary")
 }
 
@@ -105,7 +105,7 @@ func TestBadInputNeverReachesTemporal(t *testing.T) {
 	temporalClient := &mocks.Client{} // no expectations: any call fails the test
 	c := &Client{Temporal: temporalClient}
 	_, err := c.StartRelease(context.Background(), demoInput(t, "$(id)"))
-	require.ErrorContains(t, err, "--version")
+	require.ErrorContains(t, err, `version: version "$(id)" is not accepted`)
 	temporalClient.AssertExpectations(t)
 }
 
@@ -114,10 +114,10 @@ func TestAbortKnowsAReleaseStartedWithoutTheStarter(t *testing.T) {
 	desc.WorkflowExecutionInfo.Memo = nil // `temporal workflow start` sets no memo
 	temporalClient := &mocks.Client{}
 	temporalClient.On("DescribeWorkflowExecution", mock.Anything, "slipway.demo-app.demo-production", "").Return(desc, nil)
-	temporalClient.On("SignalWorkflow", mock.Anything, "slipway.demo-app.demo-production", "run-1", workflows.SignalAbort,
-		workflows.AbortRequest{Reason: "wrong build", By: "alice"}).Return(nil)
+	temporalClient.On("SignalWorkflow", mock.Anything, "slipway.demo-app.demo-production", "run-1", releaseapi.SignalAbort,
+		releaseapi.AbortRequest{Reason: "wrong build", By: "alice"}).Return(nil)
 	c := &Client{Temporal: temporalClient}
-	run, err := c.Abort(context.Background(), "slipway.demo-app.demo-production", workflows.AbortRequest{Reason: "wrong build", By: "alice"})
+	run, err := c.Abort(context.Background(), "slipway.demo-app.demo-production", releaseapi.AbortRequest{Reason: "wrong build", By: "alice"})
 	require.NoError(t, err)
 	require.Equal(t, "run-1", run.RunID)
 	temporalClient.AssertExpectations(t)
@@ -127,6 +127,6 @@ func TestAbortRefusesARollback(t *testing.T) {
 	temporalClient := &mocks.Client{}
 	temporalClient.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").Return(running(t, "run-2", "rollback", ""), nil)
 	c := &Client{Temporal: temporalClient}
-	_, err := c.Abort(context.Background(), "slipway.demo-app.demo-production", workflows.AbortRequest{Reason: "x"})
+	_, err := c.Abort(context.Background(), "slipway.demo-app.demo-production", releaseapi.AbortRequest{Reason: "x"})
 	require.ErrorContains(t, err, "is a rollback, which cannot be aborted")
 }

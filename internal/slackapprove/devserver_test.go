@@ -17,23 +17,25 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // gateWorkflow has the release's approve/reject updates in miniature: a validator that refuses
 // non-approvers and a second decision, and a handler that records the decision, after which the workflow ends.
 func gateWorkflow(ctx workflow.Context, approvers []string) (string, error) {
-	var decided *decisionResult
+	var decided *releaseapi.ApprovalDecision
 	for _, approve := range []bool{true, false} {
-		name := UpdateReject
+		name := releaseapi.UpdateReject
 		if approve {
-			name = UpdateApprove
+			name = releaseapi.UpdateApprove
 		}
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
-			func(ctx workflow.Context, req ApprovalRequest) (decisionResult, error) {
-				decided = &decisionResult{Approved: approve, By: req.By, Comment: req.Comment, At: workflow.Now(ctx).UTC()}
+			func(ctx workflow.Context, req releaseapi.ApprovalRequest) (releaseapi.ApprovalDecision, error) {
+				decided = &releaseapi.ApprovalDecision{Approved: approve, By: req.By, Comment: req.Comment, At: workflow.Now(ctx).UTC()}
 				return *decided, nil
 			},
-			workflow.UpdateHandlerOptions{Validator: func(req ApprovalRequest) error {
+			workflow.UpdateHandlerOptions{Validator: func(req releaseapi.ApprovalRequest) error {
 				if decided != nil {
 					return fmt.Errorf("the release was already decided by %s", decided.By)
 				}
@@ -89,7 +91,7 @@ func TestTemporalDeciderAgainstDevServer(t *testing.T) {
 
 	// The raw SDK: UpdateWorkflow succeeds, Get returns the validator's error as a *temporal.ApplicationError.
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(),
-		UpdateName: UpdateApprove, Args: []any{ApprovalRequest{By: "mallory"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		UpdateName: releaseapi.UpdateApprove, Args: []any{releaseapi.ApprovalRequest{By: "mallory"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	require.NoError(t, err, "a refusal is the update's outcome, not an RPC error")
 	err = h.Get(ctx, nil)
 	appErr, ok := errors.AsType[*temporal.ApplicationError](err)
@@ -118,7 +120,7 @@ func TestTemporalDeciderAgainstDevServer(t *testing.T) {
 	var by string
 	require.NoError(t, run.Get(ctx, &by))
 	_, err = c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(),
-		UpdateName: UpdateApprove, Args: []any{ApprovalRequest{By: "alice@example.com"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		UpdateName: releaseapi.UpdateApprove, Args: []any{releaseapi.ApprovalRequest{By: "alice@example.com"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	_, isNotFound := errors.AsType[*serviceerror.NotFound](err)
 	require.True(t, isNotFound, "a finished run: %T %v", err, err)
 	t.Logf("finished run: %T: %q", err, err.Error())

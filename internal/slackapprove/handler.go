@@ -42,17 +42,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
-)
 
-// Action IDs of the buttons (and of the optional comment input) in the approval message.
-const (
-	ActionApprove   = "slipway_approve"
-	ActionReject    = "slipway_reject"
-	CommentActionID = "slipway_comment"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 // Defaults and limits.
@@ -61,10 +55,6 @@ const (
 	DefaultDecideTimeout = 2500 * time.Millisecond
 	// MaxBodyBytes bounds a request body; Slack's block_actions payloads are a few KiB.
 	MaxBodyBytes = 64 << 10
-	// MaxWorkflowIDLen and MaxRunIDLen bound the two halves of a button value (Temporal's default limit on
-	// IDs is 1000 bytes; run IDs are UUIDs).
-	MaxWorkflowIDLen = 1000
-	MaxRunIDLen      = 64
 	// maxCommentRunes bounds Decision.Comment.
 	maxCommentRunes = 1000
 	// maxTextRunes keeps texts under Slack's 3000-character limit of a section.
@@ -193,7 +183,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var act *slack.BlockAction
 	for _, a := range ic.ActionCallback.BlockActions {
-		if a.ActionID != ActionApprove && a.ActionID != ActionReject {
+		if a.ActionID != releaseapi.ActionApprove && a.ActionID != releaseapi.ActionReject {
 			continue
 		}
 		if act != nil {
@@ -208,7 +198,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	workflowID, runID, err := ParseButtonValue(act.Value)
+	workflowID, runID, err := releaseapi.ParseButtonValue(act.Value)
 	if err != nil {
 		log.Warn("slack request refused", "error", err)
 		httpError(w, http.StatusBadRequest)
@@ -220,7 +210,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest)
 		return
 	}
-	approve := act.ActionID == ActionApprove
+	approve := act.ActionID == releaseapi.ActionApprove
 	log = log.With("workflowID", workflowID, "runID", runID, "approve", approve, "slackUser", ic.User.ID)
 
 	identity, ok := h.Users.Identity(ic.User.ID)
@@ -310,34 +300,6 @@ func (h *Handler) authenticate(ctx context.Context, header http.Header, body []b
 	return 0, nil
 }
 
-// ButtonValue is the value of the approval buttons for a run.
-func ButtonValue(workflowID, runID string) string { return workflowID + "|" + runID }
-
-// ParseButtonValue splits "<workflowID>|<runID>": exactly one "|", both halves non-empty, printable,
-// without spaces, and at most MaxWorkflowIDLen and MaxRunIDLen bytes.
-func ParseButtonValue(v string) (workflowID, runID string, err error) {
-	workflowID, runID, ok := strings.Cut(v, "|")
-	if !ok || strings.Contains(runID, "|") {
-		return "", "", errors.New(`button value: want "<workflowID>|<runID>"`)
-	}
-	for _, p := range []struct {
-		name, v string
-		max     int
-	}{{"workflow ID", workflowID, MaxWorkflowIDLen}, {"run ID", runID, MaxRunIDLen}} {
-		switch {
-		case p.v == "":
-			return "", "", fmt.Errorf("button value: empty %s", p.name)
-		case len(p.v) > p.max:
-			return "", "", fmt.Errorf("button value: %s longer than %d bytes", p.name, p.max)
-		case !utf8.ValidString(p.v):
-			return "", "", fmt.Errorf("button value: %s is not UTF-8", p.name)
-		case strings.ContainsFunc(p.v, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }):
-			return "", "", fmt.Errorf("button value: %s has a space or a non-printable character", p.name)
-		}
-	}
-	return workflowID, runID, nil
-}
-
 func (h *Handler) checkResponseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || raw == "" {
@@ -351,13 +313,13 @@ func (h *Handler) checkResponseURL(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// comment is the value of an optional plain_text_input with action_id CommentActionID.
+// comment is the value of an optional plain_text_input with action_id releaseapi.CommentActionID.
 func comment(ic *slack.InteractionCallback) string {
 	if ic.BlockActionState == nil {
 		return ""
 	}
 	for _, block := range ic.BlockActionState.Values {
-		if a, ok := block[CommentActionID]; ok {
+		if a, ok := block[releaseapi.CommentActionID]; ok {
 			return truncate(strings.TrimSpace(a.Value), maxCommentRunes)
 		}
 	}
@@ -440,7 +402,7 @@ func withoutButtons(blocks []json.RawMessage) (kept []json.RawMessage, removed b
 			ActionID string `json:"action_id"`
 		}
 		return json.Unmarshal(raw, &e) == nil &&
-			(e.ActionID == ActionApprove || e.ActionID == ActionReject || e.ActionID == CommentActionID)
+			(e.ActionID == releaseapi.ActionApprove || e.ActionID == releaseapi.ActionReject || e.ActionID == releaseapi.CommentActionID)
 	}
 	for _, b := range blocks {
 		var blk map[string]json.RawMessage

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 const testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -136,8 +138,8 @@ func (f *fixture) payload(in interaction) string {
 			"blocks": []any{
 				map[string]any{"type": "section", "block_id": "head", "text": map[string]any{"type": "mrkdwn", "text": "*shop 1.4.2* needs approval"}},
 				map[string]any{"type": "actions", "block_id": "act", "elements": []any{
-					map[string]any{"type": "button", "action_id": ActionApprove, "value": "release-shop|run-1", "text": map[string]any{"type": "plain_text", "text": "Approve"}},
-					map[string]any{"type": "button", "action_id": ActionReject, "value": "release-shop|run-1", "text": map[string]any{"type": "plain_text", "text": "Reject"}},
+					map[string]any{"type": "button", "action_id": releaseapi.ActionApprove, "value": "release-shop|run-1", "text": map[string]any{"type": "plain_text", "text": "Approve"}},
+					map[string]any{"type": "button", "action_id": releaseapi.ActionReject, "value": "release-shop|run-1", "text": map[string]any{"type": "plain_text", "text": "Reject"}},
 					map[string]any{"type": "button", "action_id": "open_run", "url": "https://temporal.example/run"},
 				}},
 			},
@@ -191,7 +193,7 @@ func (f *fixture) serve(r *http.Request) *httptest.ResponseRecorder {
 func hasButtons(t *testing.T, raw []json.RawMessage) bool {
 	t.Helper()
 	for _, b := range raw {
-		if strings.Contains(string(b), ActionApprove) || strings.Contains(string(b), ActionReject) {
+		if strings.Contains(string(b), releaseapi.ActionApprove) || strings.Contains(string(b), releaseapi.ActionReject) {
 			return true
 		}
 	}
@@ -200,7 +202,7 @@ func hasButtons(t *testing.T, raw []json.RawMessage) bool {
 
 func TestApproveReplacesTheMessage(t *testing.T) {
 	f := newFixture(t)
-	body := f.payload(interaction{ActionID: ActionApprove, Value: "release-shop|run-1"})
+	body := f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "release-shop|run-1"})
 	w := f.serve(request(testSecret, f.now, body))
 	require.Equal(t, http.StatusOK, w.Code)
 	require.Empty(t, w.Body.String())
@@ -225,7 +227,7 @@ func TestApproveReplacesTheMessage(t *testing.T) {
 
 func TestRejectButton(t *testing.T) {
 	f := newFixture(t)
-	w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: ActionReject, Value: "release-shop|run-1"})))
+	w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: releaseapi.ActionReject, Value: "release-shop|run-1"})))
 	require.Equal(t, http.StatusOK, w.Code)
 	calls := f.decider.Calls()
 	require.Len(t, calls, 1)
@@ -240,8 +242,8 @@ func TestRejectButton(t *testing.T) {
 func TestOutcomeMessageAndComment(t *testing.T) {
 	f := newFixture(t)
 	f.decider.out = Outcome{Message: "Approved by alice@example.com at 2026-01-02T03:04:05Z: <looks good>"}
-	body := f.payload(interaction{ActionID: ActionApprove, Value: "release-shop|run-1", State: map[string]any{
-		"values": map[string]any{"comment": map[string]any{CommentActionID: map[string]any{"type": "plain_text_input", "value": "  looks good  "}}},
+	body := f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "release-shop|run-1", State: map[string]any{
+		"values": map[string]any{"comment": map[string]any{releaseapi.CommentActionID: map[string]any{"type": "plain_text_input", "value": "  looks good  "}}},
 	}})
 	f.serve(request(testSecret, f.now, body))
 	require.Equal(t, "looks good", f.decider.Calls()[0].Comment)
@@ -256,12 +258,12 @@ func TestButtonsInAttachments(t *testing.T) {
 		"blocks": []any{
 			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": "details"}},
 			map[string]any{"type": "actions", "elements": []any{
-				map[string]any{"type": "button", "action_id": ActionApprove, "value": "w|r"},
-				map[string]any{"type": "button", "action_id": ActionReject, "value": "w|r"},
+				map[string]any{"type": "button", "action_id": releaseapi.ActionApprove, "value": "w|r"},
+				map[string]any{"type": "button", "action_id": releaseapi.ActionReject, "value": "w|r"},
 			}},
 		},
 	}}}
-	f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: ActionReject, Value: "w|r", Message: msg})))
+	f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: releaseapi.ActionReject, Value: "w|r", Message: msg})))
 	p := f.resp.Posts()[0]
 	require.Len(t, p.Attachments, 1)
 	var att map[string]any
@@ -277,11 +279,11 @@ func TestBadSignature(t *testing.T) {
 	for name, mutate := range map[string]func(f *fixture, r *http.Request){
 		"wrong secret": func(f *fixture, r *http.Request) {
 			ts := r.Header.Get("X-Slack-Request-Timestamp")
-			body := f.payload(interaction{ActionID: ActionApprove, Value: "w|r"})
+			body := f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"})
 			r.Header.Set("X-Slack-Signature", sign("another-secret", ts, body))
 		},
 		"body changed after signing": func(f *fixture, r *http.Request) {
-			body := f.payload(interaction{ActionID: ActionApprove, Value: "w|r2"})
+			body := f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r2"})
 			r.Body = io.NopCloser(strings.NewReader(body))
 			r.ContentLength = int64(len(body))
 		},
@@ -296,14 +298,14 @@ func TestBadSignature(t *testing.T) {
 		},
 		"signed timestamp with a sign": func(f *fixture, r *http.Request) {
 			ts := "+" + strconv.FormatInt(f.now.Unix(), 10)
-			body := f.payload(interaction{ActionID: ActionApprove, Value: "w|r"})
+			body := f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"})
 			r.Header.Set("X-Slack-Request-Timestamp", ts)
 			r.Header.Set("X-Slack-Signature", sign(testSecret, ts, body))
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			r := request(testSecret, f.now, f.payload(interaction{ActionID: ActionApprove, Value: "w|r"}))
+			r := request(testSecret, f.now, f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"}))
 			mutate(f, r)
 			w := f.serve(r)
 			require.Equal(t, http.StatusUnauthorized, w.Code)
@@ -329,7 +331,7 @@ func TestTimestampWindow(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
 			f.h.MaxSkew = c.maxSkew
-			w := f.serve(request(testSecret, c.ts(f.now), f.payload(interaction{ActionID: ActionApprove, Value: "w|r"})))
+			w := f.serve(request(testSecret, c.ts(f.now), f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"})))
 			require.Equal(t, c.want, w.Code)
 			if c.want == 401 {
 				require.Empty(t, f.decider.Calls())
@@ -347,14 +349,14 @@ func TestTimestampUsesTheInjectedClock(t *testing.T) {
 	f.h.MaxSkew = time.Minute
 	signedAt := f.now
 	f.now = f.now.Add(2 * time.Minute)
-	w := f.serve(request(testSecret, signedAt, f.payload(interaction{ActionID: ActionApprove, Value: "w|r"})))
+	w := f.serve(request(testSecret, signedAt, f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"})))
 	require.Equal(t, http.StatusUnauthorized, w.Code)
 	require.Empty(t, f.decider.Calls())
 }
 
 func TestReplayIsRefused(t *testing.T) {
 	f := newFixture(t)
-	body := f.payload(interaction{ActionID: ActionApprove, Value: "release-shop|run-1"})
+	body := f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "release-shop|run-1"})
 	first := request(testSecret, f.now, body)
 	second := request(testSecret, f.now, body)
 	upper := request(testSecret, f.now, body)
@@ -374,7 +376,7 @@ func TestReplayIsRefused(t *testing.T) {
 
 func TestUnmappedUser(t *testing.T) {
 	f := newFixture(t)
-	w := f.serve(request(testSecret, f.now, f.payload(interaction{User: "U999", ActionID: ActionApprove, Value: "w|r"})))
+	w := f.serve(request(testSecret, f.now, f.payload(interaction{User: "U999", ActionID: releaseapi.ActionApprove, Value: "w|r"})))
 	require.Equal(t, http.StatusOK, w.Code)
 	require.Empty(t, f.decider.Calls())
 	posts := f.resp.Posts()
@@ -389,7 +391,7 @@ func TestUnmappedUser(t *testing.T) {
 func TestRejectedByTheRelease(t *testing.T) {
 	f := newFixture(t)
 	f.decider.err = &RejectedError{Reason: "alice@example.com started this release and may not approve it"}
-	w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: ActionApprove, Value: "w|r"})))
+	w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"})))
 	require.Equal(t, http.StatusOK, w.Code)
 	require.Len(t, f.decider.Calls(), 1)
 	posts := f.resp.Posts()
@@ -403,7 +405,7 @@ func TestRejectedByTheRelease(t *testing.T) {
 func TestDecideFails(t *testing.T) {
 	f := newFixture(t)
 	f.decider.err = errors.New("rpc error: connection refused to temporal.internal:7233")
-	f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: ActionApprove, Value: "w|r"})))
+	f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"})))
 	p := f.resp.Posts()[0]
 	require.Equal(t, "ephemeral", p.ResponseType)
 	require.False(t, *p.ReplaceOriginal)
@@ -416,7 +418,7 @@ func TestDecideTimesOut(t *testing.T) {
 	f.decider.block = true
 	f.h.DecideTimeout = 50 * time.Millisecond
 	start := time.Now()
-	w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: ActionReject, Value: "w|r"})))
+	w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: releaseapi.ActionReject, Value: "w|r"})))
 	require.Equal(t, http.StatusOK, w.Code)
 	require.Less(t, time.Since(start), 2*time.Second)
 	p := f.resp.Posts()[0]
@@ -454,11 +456,11 @@ func TestOversizedBody(t *testing.T) {
 func TestBadValue(t *testing.T) {
 	for _, v := range []string{
 		"", "|", "w|", "|r", "w", "w|r|x", "w r|run", "w|r\n", "w\x00|r", "w|\u00a0",
-		strings.Repeat("w", MaxWorkflowIDLen+1) + "|r", "w|" + strings.Repeat("r", MaxRunIDLen+1),
+		strings.Repeat("w", releaseapi.MaxWorkflowIDLen+1) + "|r", "w|" + strings.Repeat("r", releaseapi.MaxRunIDLen+1),
 	} {
 		t.Run(strconv.Quote(v), func(t *testing.T) {
 			f := newFixture(t)
-			w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: ActionApprove, Value: v})))
+			w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: v})))
 			require.Equal(t, http.StatusBadRequest, w.Code)
 			require.Empty(t, f.decider.Calls())
 			require.Empty(t, f.resp.Posts())
@@ -467,13 +469,13 @@ func TestBadValue(t *testing.T) {
 }
 
 func TestParseButtonValue(t *testing.T) {
-	w, r, err := ParseButtonValue(ButtonValue("release-shop-1.4.2", "0195b0a4-6a3e-7c54-9b1e-2f3a4b5c6d7e"))
+	w, r, err := releaseapi.ParseButtonValue(releaseapi.ButtonValue("release-shop-1.4.2", "0195b0a4-6a3e-7c54-9b1e-2f3a4b5c6d7e"))
 	require.NoError(t, err)
 	require.Equal(t, "release-shop-1.4.2", w)
 	require.Equal(t, "0195b0a4-6a3e-7c54-9b1e-2f3a4b5c6d7e", r)
-	_, _, err = ParseButtonValue("wörkflow/é|r")
+	_, _, err = releaseapi.ParseButtonValue("wörkflow/é|r")
 	require.NoError(t, err, "IDs may be any printable Unicode")
-	_, _, err = ParseButtonValue("w\xff|r")
+	_, _, err = releaseapi.ParseButtonValue("w\xff|r")
 	require.Error(t, err, "not UTF-8 (JSON would have turned it into U+FFFD before the handler sees it)")
 }
 
@@ -512,7 +514,7 @@ func TestBadRequests(t *testing.T) {
 	t.Run("response_url elsewhere", func(t *testing.T) {
 		f := newFixture(t)
 		for _, u := range []string{"https://evil.example/actions/1", "http://127.0.0.1/actions/1", "https://u:p@127.0.0.1/x", "not a url"} {
-			body := f.payload(interaction{ActionID: ActionApprove, Value: "w|r", ResponseURL: u})
+			body := f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r", ResponseURL: u})
 			require.Equal(t, http.StatusBadRequest, f.serve(request(testSecret, f.now, body)).Code, u)
 			f.now = f.now.Add(time.Second)
 		}
@@ -522,10 +524,10 @@ func TestBadRequests(t *testing.T) {
 	t.Run("both buttons", func(t *testing.T) {
 		f := newFixture(t)
 		var p map[string]any
-		form, _ := url.ParseQuery(f.payload(interaction{ActionID: ActionApprove, Value: "w|r"}))
+		form, _ := url.ParseQuery(f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"}))
 		require.NoError(t, json.Unmarshal([]byte(form.Get("payload")), &p))
 		acts := p["actions"].([]any)
-		other := map[string]any{"type": "button", "action_id": ActionReject, "block_id": "act", "value": "w|r"}
+		other := map[string]any{"type": "button", "action_id": releaseapi.ActionReject, "block_id": "act", "value": "w|r"}
 		p["actions"] = append(acts, other)
 		b, _ := json.Marshal(p)
 		w := f.serve(request(testSecret, f.now, "payload="+url.QueryEscape(string(b))))
@@ -535,7 +537,7 @@ func TestBadRequests(t *testing.T) {
 	t.Run("no signing secret", func(t *testing.T) {
 		f := newFixture(t)
 		f.h.SigningSecret = ""
-		w := f.serve(request("", f.now, f.payload(interaction{ActionID: ActionApprove, Value: "w|r"})))
+		w := f.serve(request("", f.now, f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"})))
 		require.Equal(t, http.StatusInternalServerError, w.Code)
 		require.Empty(t, f.decider.Calls())
 	})
@@ -550,7 +552,7 @@ func (failingCache) Add(context.Context, string, time.Time, time.Time) (bool, er
 func TestReplayCacheErrorRefuses(t *testing.T) {
 	f := newFixture(t)
 	f.h.Replays = failingCache{}
-	w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: ActionApprove, Value: "w|r"})))
+	w := f.serve(request(testSecret, f.now, f.payload(interaction{ActionID: releaseapi.ActionApprove, Value: "w|r"})))
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)
 	require.Empty(t, f.decider.Calls())
 }

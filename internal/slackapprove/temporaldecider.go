@@ -10,21 +10,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-)
 
-// Names of the release workflow's updates (workflows.UpdateApprove and workflows.UpdateReject).
-const (
-	UpdateApprove = "approve"
-	UpdateReject  = "reject"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
-
-// ApprovalRequest is the argument of the approve and reject updates; its JSON shape is the one of
-// workflows.ApprovalRequest.
-type ApprovalRequest struct {
-	By      string `json:"by"`
-	Comment string `json:"comment,omitempty"`
-	Source  string `json:"source,omitempty"`
-}
 
 // UpdateClient is the part of client.Client that TemporalDecider uses.
 type UpdateClient interface {
@@ -47,25 +35,17 @@ type TemporalDecider struct {
 	Client UpdateClient
 }
 
-// decisionResult is the part of the update's result (workflows.ApprovalDecision) shown in Slack.
-type decisionResult struct {
-	Approved bool      `json:"approved"`
-	By       string    `json:"by"`
-	Comment  string    `json:"comment"`
-	At       time.Time `json:"at"`
-}
-
 // Decide implements Decider.
 func (t TemporalDecider) Decide(ctx context.Context, d Decision) (Outcome, error) {
-	name := UpdateReject
+	name := releaseapi.UpdateReject
 	if d.Approve {
-		name = UpdateApprove
+		name = releaseapi.UpdateApprove
 	}
 	h, err := t.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   d.WorkflowID,
 		RunID:        d.RunID,
 		UpdateName:   name,
-		Args:         []any{ApprovalRequest{By: d.Approver, Comment: d.Comment, Source: d.Source}},
+		Args:         []any{releaseapi.ApprovalRequest{By: d.Approver, Comment: d.Comment, Source: d.Source}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
@@ -88,7 +68,7 @@ func (t TemporalDecider) Decide(ctx context.Context, d Decision) (Outcome, error
 		return Outcome{}, fmt.Errorf("update %s of %s/%s: %w", name, d.WorkflowID, d.RunID, err)
 	}
 	// The decision is applied; the result only adds detail, and a result of another shape is not an error.
-	var res decisionResult
+	var res releaseapi.ApprovalDecision
 	if h.Get(ctx, &res) != nil || res.By == "" {
 		return Outcome{}, nil
 	}

@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 type fakeUpdateClient struct {
@@ -51,11 +53,11 @@ func TestTemporalDeciderSendsTheUpdate(t *testing.T) {
 	require.Equal(t, "Approved by alice@example.com at 2026-01-02T03:04:05Z", out.Message)
 	require.Equal(t, []client.UpdateWorkflowOptions{{
 		WorkflowID: "release-shop", RunID: "run-1", UpdateName: "approve",
-		Args:         []any{ApprovalRequest{By: "alice@example.com", Comment: "ok", Source: "slack"}},
+		Args:         []any{releaseapi.ApprovalRequest{By: "alice@example.com", Comment: "ok", Source: "slack"}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	}}, f.opts)
 
-	b, err := json.Marshal(ApprovalRequest{By: "alice@example.com", Source: "slack"})
+	b, err := json.Marshal(releaseapi.ApprovalRequest{By: "alice@example.com", Source: "slack"})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"by":"alice@example.com","source":"slack"}`, string(b))
 

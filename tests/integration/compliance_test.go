@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vektagraf/slipway/internal/compliance"
-	"github.com/vektagraf/slipway/workflows"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 func TestMissingReadOnlyRootFilesystemFailsAtComplianceAndAWaiverLetsItPass(t *testing.T) {
@@ -32,7 +32,7 @@ func TestMissingReadOnlyRootFilesystemFailsAtComplianceAndAWaiverLetsItPass(t *t
 	writable.Container.SecurityContext = &sc
 	_, run, err := release(t, h.releases, writable, "v1.1.0")
 	recordHistory(t, run, "release-non-compliant")
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "stage compliance failed")
 	require.Contains(t, err.Error(), compliance.RuleReadOnlyRootFilesystem+" read-only root filesystem")
 	require.Equal(t, pinned(t, "v1.0.0"), deploymentOf(t, prod, "demo-app-blue").Image, "production unchanged")

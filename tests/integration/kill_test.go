@@ -17,8 +17,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/releases"
-	"github.com/vektagraf/slipway/workflows"
 )
 
 // startWorker runs the worker binary as its own process on a task queue of its own.
@@ -102,7 +102,7 @@ func TestWorkerKilledDuringRolloutWaitFinishesWithoutRepeatingAStage(t *testing.
 	first := startWorker(t, queue)
 	ctx := deadline(t, 3*time.Minute)
 	pushDemo(t, "v1.0.0")
-	run, err := rc.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.0.0"})
+	run, err := rc.StartRelease(ctx, releaseapi.ReleaseInput{Spec: s, Version: "v1.0.0"})
 	require.NoError(t, err)
 	waitForRunningActivity(t, run, "WaitRollout")
 
@@ -111,7 +111,7 @@ func TestWorkerKilledDuringRolloutWaitFinishesWithoutRepeatingAStage(t *testing.
 	startWorker(t, queue)
 	resume()
 
-	var res workflows.ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, rc.Follow(ctx, run, &res, nil))
 	recordHistory(t, run, "release-worker-killed")
 	require.Equal(t, "blue", res.ActiveColor)

@@ -24,6 +24,7 @@ import (
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/notify"
 	"github.com/vektagraf/slipway/internal/notify/notifytest"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/internal/slackapprove"
 	"github.com/vektagraf/slipway/internal/spec"
@@ -75,17 +76,17 @@ func TestApprovalGateWithSlackThreadAndButtons(t *testing.T) {
 	s.Notify.Slack = &spec.SlackNotify{Channel: "#releases"}
 	pushDemo(t, "v1.0.0")
 	ctx := deadline(t, 3*time.Minute)
-	run, err := rc.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.0.0",
-		Trigger: workflows.Trigger{Actor: "alice@example.com", Source: "test"}})
+	run, err := rc.StartRelease(ctx, releaseapi.ReleaseInput{Spec: s, Version: "v1.0.0",
+		Trigger: releaseapi.Trigger{Actor: "alice@example.com", Source: "test"}})
 	require.NoError(t, err)
-	waitForStage(t, run, workflows.StageApproval)
+	waitForStage(t, run, releaseapi.StageApproval)
 
 	// Refused by the validator: someone not in the list, and the release's own trigger (four eyes).
-	_, _, err = rc.Decide(ctx, run.ID, true, workflows.ApprovalRequest{By: "mallory@example.com"})
+	_, _, err = rc.Decide(ctx, run.ID, true, releaseapi.ApprovalRequest{By: "mallory@example.com"})
 	var refused *releases.RefusedError
 	require.ErrorAs(t, err, &refused)
 	require.Contains(t, refused.Reason, "mallory@example.com is not an approver")
-	_, _, err = rc.Decide(ctx, run.ID, true, workflows.ApprovalRequest{By: "alice@example.com"})
+	_, _, err = rc.Decide(ctx, run.ID, true, releaseapi.ApprovalRequest{By: "alice@example.com"})
 	require.ErrorAs(t, err, &refused)
 	require.Contains(t, refused.Reason, "started this release and may not approve it")
 
@@ -99,12 +100,12 @@ func TestApprovalGateWithSlackThreadAndButtons(t *testing.T) {
 		Decider: &slackapprove.TemporalDecider{Client: h.temporal}, HTTP: responses.Client(),
 		ResponseHosts: []string{respURL.Hostname()}, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, slackClick(t, "integration-secret", "U0BOB", workflows.ActionApprove,
+	handler.ServeHTTP(rec, slackClick(t, "integration-secret", "U0BOB", releaseapi.ActionApprove,
 		run.ID+"|"+run.RunID, responses.URL+"/actions/1"))
 	handler.Wait()
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 
-	var res workflows.ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, rc.Follow(ctx, run, &res, nil))
 	recordHistory(t, run, "release-approved-in-slack")
 	require.Equal(t, "bob@example.com", res.Approval.By)
@@ -136,7 +137,7 @@ func TestApprovalGateWithSlackThreadAndButtons(t *testing.T) {
 		texts = append(texts, p.Form.Get("text")+" "+p.Form.Get("blocks"))
 	}
 	all := strings.Join(texts, "\n")
-	for _, want := range []string{"release started", "approval needed before production", workflows.ActionApprove,
+	for _, want := range []string{"release started", "approval needed before production", releaseapi.ActionApprove,
 		"approved by bob@example.com", "released"} {
 		require.Contains(t, all, want)
 	}
@@ -144,15 +145,15 @@ func TestApprovalGateWithSlackThreadAndButtons(t *testing.T) {
 
 	// v1.1.0, rejected with the starter's path (releases.Decide): rolled back, in a thread of its own.
 	pushDemo(t, "v1.1.0")
-	run, err = rc.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.1.0",
-		Trigger: workflows.Trigger{Actor: "alice@example.com", Source: "test"}})
+	run, err = rc.StartRelease(ctx, releaseapi.ReleaseInput{Spec: s, Version: "v1.1.0",
+		Trigger: releaseapi.Trigger{Actor: "alice@example.com", Source: "test"}})
 	require.NoError(t, err)
-	waitForStage(t, run, workflows.StageApproval)
-	d, _, err := rc.Decide(ctx, run.ID, false, workflows.ApprovalRequest{By: "bob@example.com", Comment: "not before the sale"})
+	waitForStage(t, run, releaseapi.StageApproval)
+	d, _, err := rc.Decide(ctx, run.ID, false, releaseapi.ApprovalRequest{By: "bob@example.com", Comment: "not before the sale"})
 	require.NoError(t, err)
 	require.False(t, d.Approved)
 	err = rc.Follow(ctx, run, &res, nil)
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "rejected by bob@example.com: not before the sale")
 	require.Equal(t, "blue", selectorColor(t, s.Environments.Production.Namespace, "demo-app-active"), "traffic stays on v1.0.0")
 

@@ -16,9 +16,9 @@ import (
 
 	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/promote"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/signing"
 	"github.com/vektagraf/slipway/internal/spec"
-	"github.com/vektagraf/slipway/workflows"
 )
 
 // writeKeys writes a fresh key pair into a temporary directory and returns file: references to them.
@@ -68,9 +68,9 @@ func TestReleasePromotesSignsAndVerifiesAndAFailureTakesItsTagsBack(t *testing.T
 
 	// v3.1.0: built into the CI repository, scanned there, copied into production with its tags, signed.
 	d1 := pushToCI(t, ciRepo, "v3.1.0")
-	run, err := h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v3.1.0", Trigger: workflows.Trigger{Commit: commit, Actor: t.Name()}})
+	run, err := h.releases.StartRelease(ctx, releaseapi.ReleaseInput{Spec: s, Version: "v3.1.0", Trigger: releaseapi.Trigger{Commit: commit, Actor: t.Name()}})
 	require.NoError(t, err)
-	var res workflows.ReleaseResult
+	var res releaseapi.ReleaseResult
 	require.NoError(t, h.releases.Follow(ctx, run, &res, nil))
 	recordHistory(t, run, "release-promoted-signed")
 	require.Equal(t, demoImage+":v3.1.0@"+d1, res.Image, "production runs the CI build's digest, from the production repository")
@@ -104,10 +104,10 @@ func TestReleasePromotesSignsAndVerifiesAndAFailureTakesItsTagsBack(t *testing.T
 	const commit2 = "fedcba9876543210fedcba9876543210fedcba98"
 	noKey := s
 	noKey.Image.Signing = &spec.Signing{Key: "env:SLIPWAY_IT_KEY_THAT_IS_NOT_SET", PublicKey: pub}
-	run, err = h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: noKey, Version: "v3.1.1", Trigger: workflows.Trigger{Commit: commit2, Actor: t.Name()}})
+	run, err = h.releases.StartRelease(ctx, releaseapi.ReleaseInput{Spec: noKey, Version: "v3.1.1", Trigger: releaseapi.Trigger{Commit: commit2, Actor: t.Name()}})
 	require.NoError(t, err)
 	err = h.releases.Follow(ctx, run, &res, nil)
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "stage push failed")
 	require.Contains(t, err.Error(), "[SigningKey]")
 	require.Empty(t, tagDigest(t, "v3.1.1"), "nothing pushed")
@@ -118,11 +118,11 @@ func TestReleasePromotesSignsAndVerifiesAndAFailureTakesItsTagsBack(t *testing.T
 	failing := s
 	failing.Smoke.Checks = []spec.Check{{Name: "missing page", Path: "/does-not-exist", ExpectStatus: 200}}
 	failing.Smoke.Attempts = 2
-	run, err = h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: failing, Version: "v3.1.1", Trigger: workflows.Trigger{Commit: commit2, Actor: t.Name()}})
+	run, err = h.releases.StartRelease(ctx, releaseapi.ReleaseInput{Spec: failing, Version: "v3.1.1", Trigger: releaseapi.Trigger{Commit: commit2, Actor: t.Name()}})
 	require.NoError(t, err)
 	err = h.releases.Follow(ctx, run, &res, nil)
 	recordHistory(t, run, "release-fails-after-push-tags-restored")
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "stage staging-smoke failed")
 	require.Equal(t, d1, tagDigest(t, "v3.1"), "the moving tag is back on the last good release")
 	require.Empty(t, tagDigest(t, "v3.1.1"), "no semver tag on the rejected build")

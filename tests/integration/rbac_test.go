@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/workflows"
 )
@@ -85,18 +86,18 @@ func TestDocumentedRBACIsEnoughForReleasesAndRollbacks(t *testing.T) {
 
 	// A failed first release exercises the deletes of its compensations.
 	_, _, err := release(t, rc, s, "v0.9.0-broken")
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	for _, v := range []string{"v1.0.0", "v1.1.0"} {
 		_, _, err := release(t, rc, s, v)
 		require.NoError(t, err, v)
 	}
 	_, _, err = release(t, rc, s, "v1.2.0-broken")
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 
 	ctx := deadline(t, 2*time.Minute)
-	run, err := rc.StartRollback(ctx, workflows.RollbackInput{Spec: s, Reason: "rbac test"})
+	run, err := rc.StartRollback(ctx, releaseapi.RollbackInput{Spec: s, Reason: "rbac test"})
 	require.NoError(t, err)
-	var res workflows.RollbackResult
+	var res releaseapi.RollbackResult
 	require.NoError(t, rc.Follow(ctx, run, &res, nil))
 	require.Equal(t, "blue", selectorColor(t, s.Environments.Production.Namespace, "demo-app-active"))
 
@@ -115,7 +116,7 @@ func TestWorkerWithoutPermissionFailsFastAsForbidden(t *testing.T) {
 	s := appSpec(t, "norbac")
 	rc := workerAs(t, "system:serviceaccount:slipway-system:nobody", "slipway-norbac")
 	_, run, err := release(t, rc, s, "v1.0.0")
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "[Forbidden]")
 
 	// A forbidden call is not retried: every activity ran exactly one attempt.
@@ -138,8 +139,8 @@ func TestWorkerWithoutPermissionFailsFastAsForbidden(t *testing.T) {
 	st, err := rc.Status(ctx, run.ID, run.RunID)
 	require.NoError(t, err)
 	for _, stg := range st.Stages {
-		if stg.Name == workflows.StageStagingDeploy {
-			require.Equal(t, workflows.StateFailed, stg.State)
+		if stg.Name == releaseapi.StageStagingDeploy {
+			require.Equal(t, releaseapi.StateFailed, stg.State)
 		}
 	}
 }

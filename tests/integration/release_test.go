@@ -22,9 +22,9 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/promote"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/internal/spec"
-	"github.com/vektagraf/slipway/workflows"
 )
 
 // appSpec loads the demo's spec and gives it namespaces of its own (created here), so tests never share
@@ -50,15 +50,15 @@ func appSpec(t *testing.T, prefix string) spec.Spec {
 }
 
 // release starts a release through the same client the starter uses and waits for its outcome.
-func release(t *testing.T, rc *releases.Client, s spec.Spec, version string) (workflows.ReleaseResult, releases.Run, error) {
+func release(t *testing.T, rc *releases.Client, s spec.Spec, version string) (releaseapi.ReleaseResult, releases.Run, error) {
 	t.Helper()
 	ctx := deadline(t, 3*time.Minute)
 	if s.Image.Repository == demoImage {
 		pushDemo(t, version)
 	}
-	run, err := rc.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: version, Trigger: workflows.Trigger{Actor: t.Name(), Source: "test"}})
+	run, err := rc.StartRelease(ctx, releaseapi.ReleaseInput{Spec: s, Version: version, Trigger: releaseapi.Trigger{Actor: t.Name(), Source: "test"}})
 	require.NoError(t, err)
-	var res workflows.ReleaseResult
+	var res releaseapi.ReleaseResult
 	err = rc.Follow(ctx, run, &res, nil)
 	return res, run, err
 }
@@ -135,7 +135,7 @@ func TestGoodReleasesSwitchColorsAndScaleDownTheOldOne(t *testing.T) {
 	staging := deploymentOf(t, s.Environments.Staging.Namespace, "demo-app")
 	require.Equal(t, pinned(t, "v1.1.0"), staging.Image)
 	for _, st := range res.Stages {
-		require.Equal(t, workflows.StateSucceeded, st.State, "%s: %s", st.Name, st.Message)
+		require.Equal(t, releaseapi.StateSucceeded, st.State, "%s: %s", st.Name, st.Message)
 	}
 }
 
@@ -151,7 +151,7 @@ func TestReleaseFailingPreviewChecksRollsBack(t *testing.T) {
 	_, run, err := release(t, h.releases, s, "v1.2.0-broken")
 	require.Error(t, err)
 	recordHistory(t, run, "release-preview-fails-rolled-back")
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "stage preview-checks failed")
 	require.Contains(t, err.Error(), "traffic stays on green")
 
@@ -167,10 +167,10 @@ func TestReleaseFailingPreviewChecksRollsBack(t *testing.T) {
 
 	st, err := h.releases.Status(deadline(t, 30*time.Second), run.ID, run.RunID)
 	require.NoError(t, err)
-	require.Equal(t, workflows.PhaseRolledBack, st.Phase)
+	require.Equal(t, releaseapi.PhaseRolledBack, st.Phase)
 	var undone []string
 	for _, c := range st.Compensations {
-		require.Equal(t, workflows.StateSucceeded, c.State, c.Name)
+		require.Equal(t, releaseapi.StateSucceeded, c.State, c.Name)
 		undone = append(undone, c.Name)
 	}
 	require.Equal(t, []string{"scale-down-blue", "restore-staging", "restore-tags", "mark-rejected"}, undone)
@@ -195,9 +195,9 @@ func TestRollbackWorkflowReturnsToThePreviousColor(t *testing.T) {
 	require.Equal(t, "green", selectorColor(t, prod, "demo-app-active"))
 
 	ctx := deadline(t, 3*time.Minute)
-	run, err := h.releases.StartRollback(ctx, workflows.RollbackInput{Spec: s, Reason: "test"})
+	run, err := h.releases.StartRollback(ctx, releaseapi.RollbackInput{Spec: s, Reason: "test"})
 	require.NoError(t, err)
-	var res workflows.RollbackResult
+	var res releaseapi.RollbackResult
 	require.NoError(t, h.releases.Follow(ctx, run, &res, nil))
 	recordHistory(t, run, "rollback")
 	require.Equal(t, "blue", res.ActiveColor)

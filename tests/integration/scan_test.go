@@ -19,9 +19,9 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/imagebuild"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/scan"
 	"github.com/vektagraf/slipway/tests/testimage"
-	"github.com/vektagraf/slipway/workflows"
 )
 
 // pushVulnApp pushes, as the demo app's version, an image whose Go binary links github.com/example/vuln
@@ -68,14 +68,14 @@ func TestCriticalVulnerabilityBlocksTheReleaseBeforeAnyKubernetesObject(t *testi
 
 	_, run, err := release(t, h.releases, s, "v6.6.6")
 	recordHistory(t, run, "release-scan-blocked")
-	require.Equal(t, workflows.ErrScanBlocked, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrScanBlocked, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "nothing was deployed")
 	require.Contains(t, err.Error(), "CVE-2099-0001 in github.com/example/vuln 1.1.0, fixed in 1.2.0")
 	requireNothingDeployed(t, s.Environments.Staging.Namespace, s.Environments.Production.Namespace)
 
 	st, err := h.releases.Status(deadline(t, 30*time.Second), run.ID, run.RunID)
 	require.NoError(t, err)
-	require.Equal(t, workflows.PhaseBlocked, st.Phase)
+	require.Equal(t, releaseapi.PhaseBlocked, st.Phase)
 	require.NotNil(t, st.Scan)
 	require.False(t, st.Scan.Passed)
 	require.Equal(t, digest, st.Scan.Digest, "the digest the tag pointed at is what was scanned")
@@ -127,7 +127,7 @@ func TestIgnoredVulnerabilitiesLetTheReleaseThroughAndExpiredOnesAreRefused(t *t
 	// An expired exception is refused before anything starts, saying which one lapsed.
 	expired := s
 	expired.Scan.Ignore = []scan.Ignore{{ID: "CVE-2099-0001", Reason: "accepted for the Q1 release", Expires: "2026-01-01"}}
-	_, err := h.releases.StartRelease(deadline(t, 30*time.Second), workflows.ReleaseInput{Spec: expired, Version: "v6.6.7"})
+	_, err := h.releases.StartRelease(deadline(t, 30*time.Second), releaseapi.ReleaseInput{Spec: expired, Version: "v6.6.7"})
 	require.ErrorContains(t, err, "scan.ignore[0]: CVE-2099-0001 expired on 2026-01-01; remove it or extend it with a new reason")
 	requireNoWorkflow(t, s.App.Name, s.Environments.Production.Namespace)
 

@@ -18,9 +18,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/internal/spec"
-	"github.com/vektagraf/slipway/workflows"
 )
 
 // starter runs the starter binary against this test's Temporal server, as CI would.
@@ -45,7 +45,7 @@ func starter(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // requireNoWorkflow checks that nothing was started under the app's workflow ID.
 func requireNoWorkflow(t *testing.T, app, ns string) {
 	t.Helper()
-	_, err := h.temporal.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(app, ns), "")
+	_, err := h.temporal.DescribeWorkflowExecution(context.Background(), releaseapi.WorkflowID(app, ns), "")
 	var nf *serviceerror.NotFound
 	require.ErrorAs(t, err, &nf, "a workflow was started for %s/%s", app, ns)
 }
@@ -96,22 +96,22 @@ func TestSecondStartAttachesOrIsRefusedAndAbortRollsBack(t *testing.T) {
 	s.BlueGreen.ScaleDownDelay = spec.Duration(10 * time.Minute)
 	ctx := deadline(t, 3*time.Minute)
 	pushDemo(t, "v1.1.0")
-	run, err := h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.1.0"})
+	run, err := h.releases.StartRelease(ctx, releaseapi.ReleaseInput{Spec: s, Version: "v1.1.0"})
 	require.NoError(t, err)
-	waitForStage(t, run, workflows.StageScaleDownOld)
+	waitForStage(t, run, releaseapi.StageScaleDownOld)
 	require.Equal(t, "green", selectorColor(t, prod, "demo-app-active"))
 
-	again, err := h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.1.0"})
+	again, err := h.releases.StartRelease(ctx, releaseapi.ReleaseInput{Spec: s, Version: "v1.1.0"})
 	require.NoError(t, err)
 	require.True(t, again.Attached)
 	require.Equal(t, run.RunID, again.RunID)
 
-	_, err = h.releases.StartRelease(ctx, workflows.ReleaseInput{Spec: s, Version: "v1.2.0"})
+	_, err = h.releases.StartRelease(ctx, releaseapi.ReleaseInput{Spec: s, Version: "v1.2.0"})
 	var conflict *releases.ConflictError
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "v1.1.0", conflict.Version)
 	require.Contains(t, err.Error(), "another release v1.1.0 is running as workflow "+run.ID)
-	_, err = h.releases.StartRollback(ctx, workflows.RollbackInput{Spec: s})
+	_, err = h.releases.StartRollback(ctx, releaseapi.RollbackInput{Spec: s})
 	require.ErrorAs(t, err, &conflict)
 
 	// The same through the starter binary, with its exit codes.
@@ -132,10 +132,10 @@ func TestSecondStartAttachesOrIsRefusedAndAbortRollsBack(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, stdout, "abort sent")
 
-	var res workflows.ReleaseResult
+	var res releaseapi.ReleaseResult
 	err = h.releases.Follow(ctx, run, &res, nil)
 	recordHistory(t, run, "release-aborted")
-	require.Equal(t, workflows.ErrRolledBack, appErrType(err), "%v", err)
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "aborted by alice: wrong build (during scale-down-old)")
 	require.Equal(t, "blue", selectorColor(t, prod, "demo-app-active"))
 	// green was created by the aborted release, so it is gone: no rollback can bring the aborted build back.
@@ -152,7 +152,7 @@ func waitForStage(t *testing.T, run releases.Run, stage string) {
 		st, err := h.releases.Status(ctx, run.ID, run.RunID)
 		if err == nil {
 			for _, s := range st.Stages {
-				if s.Name == stage && s.State == workflows.StateRunning {
+				if s.Name == stage && s.State == releaseapi.StateRunning {
 					return
 				}
 			}

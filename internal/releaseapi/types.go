@@ -1,48 +1,12 @@
-package workflows
+package releaseapi
 
 import (
-	"fmt"
 	"time"
 
-	"github.com/vektagraf/slipway/activities"
+	"github.com/vektagraf/slipway/internal/compliance"
+	"github.com/vektagraf/slipway/internal/scan"
 	"github.com/vektagraf/slipway/internal/spec"
 )
-
-// Names users type in `temporal workflow start/signal/query` and the Web UI; they are part of the API and must
-// not change once a release has run with them.
-const (
-	// TaskQueue is the queue the worker polls and the starter starts on.
-	TaskQueue = "slipway"
-	// ReleaseWorkflowName is the workflow type of a release.
-	ReleaseWorkflowName = "ReleaseWorkflow"
-	// RollbackWorkflowName is the workflow type of a manual rollback.
-	RollbackWorkflowName = "RollbackWorkflow"
-	// QueryStatus returns a Status.
-	QueryStatus = "status"
-	// SignalAbort carries an AbortRequest; the release stops at the next safe point and rolls back.
-	SignalAbort = "abort"
-	// UpdateApprove and UpdateReject carry an ApprovalRequest; their validator refuses a decision in the
-	// wrong stage, from someone not in approval.approvers, or a self-approval the spec forbids, so a refused
-	// decision never enters history. The result is the ApprovalDecision.
-	UpdateApprove = "approve"
-	UpdateReject  = "reject"
-	// SignalApprove and SignalReject are the same decisions as signals, for `temporal workflow signal`; the
-	// workflow applies the same checks and records a refused one in the status.
-	SignalApprove = "approve"
-	SignalReject  = "reject"
-	// MemoVersion is the memo key holding the version a release deploys, so a second start can tell a CI
-	// retry (same version: attach) from a conflicting release (other version: refuse) without a query.
-	MemoVersion = "version"
-	// MemoKind is the memo key holding "release" or "rollback".
-	MemoKind = "kind"
-)
-
-// WorkflowID is the ID of every release and rollback of one app in one production namespace. Sharing it is
-// what makes Temporal refuse a second concurrent release (or a rollback during a release) of the same app:
-// IDs of running workflows are unique. Names are DNS labels, which contain no dots, so the ID is unambiguous.
-func WorkflowID(app, productionNamespace string) string {
-	return fmt.Sprintf("slipway.%s.%s", app, productionNamespace)
-}
 
 // Trigger says who or what started a release; it is shown in the status and kept in history for audit.
 type Trigger struct {
@@ -141,7 +105,7 @@ type Status struct {
 	// Scan is the security gate's outcome once the scan stage has an answer.
 	Scan *ScanSummary `json:"scan,omitempty"`
 	// Compliance is the compliance gate's outcome: status, counts, the rules that did not pass, the report.
-	Compliance *activities.ComplianceResult `json:"compliance,omitempty"`
+	Compliance *ComplianceResult `json:"compliance,omitempty"`
 	// Approval is the approval gate, when the spec has one.
 	Approval *ApprovalStatus `json:"approval,omitempty"`
 	// Notifications counts what reached Slack, when the spec names a channel.
@@ -160,7 +124,7 @@ type ReleaseResult struct {
 	// Scan is the security gate's outcome (counts and top findings; the reports hold the rest).
 	Scan *ScanSummary `json:"scan,omitempty"`
 	// Compliance is the compliance gate's outcome.
-	Compliance *activities.ComplianceResult `json:"compliance,omitempty"`
+	Compliance *ComplianceResult `json:"compliance,omitempty"`
 	// Approval is the accepted decision that let the release into production, when the spec has a gate.
 	Approval *ApprovalDecision `json:"approval,omitempty"`
 }
@@ -175,29 +139,61 @@ type RollbackResult struct {
 	Stages      []Stage `json:"stages"`
 }
 
-// Error types of a failed release or rollback, carried by the workflow's ApplicationError so the starter (and
-// anyone reading history) can tell why without parsing messages.
-const (
-	// ErrInvalidRelease: the input failed validation; nothing was touched.
-	ErrInvalidRelease = "InvalidRelease"
-	// ErrWrongWorkflowID: the release was started under an ID other than WorkflowID(app, namespace), which
-	// would defeat the one-release-at-a-time guarantee; nothing was touched.
-	ErrWrongWorkflowID = "WrongWorkflowID"
-	// ErrRolledBack: a stage failed (or the release was aborted) and every side effect was undone.
-	ErrRolledBack = "RolledBack"
-	// ErrCompensationFailed: a stage failed and undoing it failed too; the status says which step.
-	ErrCompensationFailed = "CompensationFailed"
-	// ErrRollbackFailed: a manual rollback could not complete.
-	ErrRollbackFailed = "RollbackFailed"
-	// ErrScanBlocked: the scan found what the spec's policy blocks; nothing was deployed. The status's Scan
-	// names the findings.
-	ErrScanBlocked = "ScanBlocked"
-	// ErrScanFailed: the image could not be resolved, pulled or scanned (missing tag, refused credentials,
-	// scanners failing on every try); nothing was deployed.
-	ErrScanFailed = "ScanFailed"
-	// ErrApprovalRejected: an approver rejected the release at the approval gate (the stage's error; the
-	// release rolls back).
-	ErrApprovalRejected = "ApprovalRejected"
-	// ErrApprovalTimedOut: nobody decided before approval.timeout and approval.onTimeout is reject.
-	ErrApprovalTimedOut = "ApprovalTimedOut"
-)
+// ScanSummary is the security gate's outcome as the status query and the release result show it.
+type ScanSummary struct {
+	// Image is the scanned image by digest; the release deploys exactly this.
+	Image  string `json:"image"`
+	Digest string `json:"digest"`
+	Passed bool   `json:"passed"`
+	// Summary is the verdict in one line ("blocked: 1 CRITICAL (CVE-... in pkg 1.1.0, fixed in 1.2.0)").
+	Summary string      `json:"summary"`
+	Counts  scan.Counts `json:"counts"`
+	// Top lists at most scan.MaxTop findings, blocking ones first; the reports have all of them.
+	Top []scan.Finding `json:"top,omitempty"`
+	// Scanners lists the scanners whose findings were merged; ScannerErrors says why one was left out.
+	Scanners      []string          `json:"scanners"`
+	ScannerErrors map[string]string `json:"scannerErrors,omitempty"`
+	// Cached says the findings came from the worker's scan cache (same digest and databases).
+	Cached bool `json:"cached,omitempty"`
+	// ReportsDir is where the worker wrote report.json and report.sarif, whose digests are ReportDigests.
+	ReportsDir    string             `json:"reportsDir,omitempty"`
+	ReportDigests scan.ReportDigests `json:"reportDigests,omitzero"`
+	// ReportArtifact is the reports' OCI artifact next to the image (spec scan.attachReports).
+	ReportArtifact string `json:"reportArtifact,omitempty"`
+}
+
+// ComplianceResult is what EvaluateCompliance returns, small enough for workflow history: the status, the
+// counts and the rules that did not pass; the full report (every rule) is in compliance.json.
+type ComplianceResult struct {
+	// Status is the report's: passed, warning or failed.
+	Status string `json:"status"`
+	// Summary is the report's one line.
+	Summary string            `json:"summary"`
+	Counts  compliance.Counts `json:"counts"`
+	// Failed lists the IDs of the rules that failed or could not be evaluated; Warnings those that warned
+	// without a waiver; Waived those a waiver turned into a warning.
+	Failed   []string `json:"failed,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	Waived   []string `json:"waived,omitempty"`
+	// Rules are the results of the rules that did not pass, with their messages and waivers.
+	Rules []compliance.RuleResult `json:"rules,omitempty"`
+	// Frameworks are the frameworks whose rules ran.
+	Frameworks []string `json:"frameworks"`
+	// ReportsDir is the directory on the worker holding compliance.json, and ReportDigest the file's sha256
+	// digest, when the report was written.
+	ReportsDir   string `json:"reportsDir,omitempty"`
+	ReportDigest string `json:"reportDigest,omitempty"`
+	// ReportArtifact is the report's OCI artifact (repository@sha256:...), with AttachTo.
+	ReportArtifact string `json:"reportArtifact,omitempty"`
+}
+
+// NotificationStatus says what reached Slack: a notification that could not be sent is counted here and
+// never fails the release.
+type NotificationStatus struct {
+	Channel string `json:"channel"`
+	Sent    int    `json:"sent"`
+	Failed  int    `json:"failed,omitempty"`
+	// Dropped counts the messages still queued when the finished release stopped waiting for them.
+	Dropped   int    `json:"dropped,omitempty"`
+	LastError string `json:"lastError,omitempty"`
+}

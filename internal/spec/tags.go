@@ -1,12 +1,4 @@
-// Package promote copies a released image to its production repository by digest, adds the release's tags,
-// puts the tags back when the release fails, and marks a failed digest as rejected where registries and people
-// can see it. It talks to OCI registries through go-containerregistry and knows nothing of Temporal: the
-// activities in package activities wrap it, classify its errors and heartbeat.
-//
-// Every write is idempotent: Copy skips a digest the repository already has, SetTag and RestoreTag compare
-// before they write, and MarkRejected's artifact is fixed by the image and the reason, so an activity retried
-// after a partial success converges on the same registry state.
-package promote
+package spec
 
 import (
 	"fmt"
@@ -14,44 +6,17 @@ import (
 	"strings"
 )
 
-// Tag kinds understood by Tags, modelled on docker/metadata-action's tag types.
-const (
-	// KindSemver is the version itself, as given: "v1.2.3" or "1.2.3" (pre-releases included).
-	KindSemver = "semver"
-	// KindMajorMinor is "v1.2" for v1.2.3 (the leading "v" is kept when the version has one).
-	KindMajorMinor = "major.minor"
-	// KindMajor is "v1" for v1.2.3; never for a v0.x version, whose minor releases may break each other.
-	KindMajor = "major"
-	// KindSHA is "sha-" and the first 7 characters of the commit.
-	KindSHA = "sha"
-	// KindBranch is the branch name made into a valid tag, like metadata-action's type=ref,event=branch.
-	KindBranch = "branch"
-	// KindLatest is "latest".
-	KindLatest = "latest"
-)
-
-// Kinds lists the tag kinds Tags understands, in the order it documents them.
-var Kinds = []string{KindSemver, KindMajorMinor, KindMajor, KindSHA, KindBranch, KindLatest}
+// The tags a release puts on its image, modelled on docker/metadata-action's tag types; Image.Tags names the
+// kinds (TagKinds). They live with the version grammar they parse, so the spec, the starter, the workflow
+// and the push activity agree on what a release's tags are.
 
 // MaxTagLength is the longest tag the distribution spec allows.
 const MaxTagLength = 128
 
-// tagPattern is the tag grammar of the OCI distribution spec (and of the docker reference format).
-var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
-
 // ValidTag reports whether tag is a valid tag: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
 func ValidTag(tag string) bool { return tagPattern.MatchString(tag) }
 
-// semverPattern is semver.org 2.0.0 with an optional leading "v" (the grammar internal/spec.ValidateVersion
-// accepts); group 4 is the pre-release, group 5 the build metadata.
-var semverPattern = regexp.MustCompile(`^(v?)(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
-	`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
-	`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
-
 var commitPattern = regexp.MustCompile(`^[0-9a-fA-F]{7,40}$`)
-
-// commitVersion is a release version that is a git commit SHA, as internal/spec.ValidateVersion accepts it.
-var commitVersion = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
 
 // invalidBranchRun is a run of characters a tag may not hold; each run becomes one "-".
 var invalidBranchRun = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -67,20 +32,24 @@ type parsedVersion struct {
 func (p parsedVersion) final() bool { return !p.commit && p.prerelease == "" }
 
 func parseVersion(version string) (parsedVersion, error) {
-	if commitVersion.MatchString(version) {
+	if commitSHA.MatchString(version) {
 		return parsedVersion{commit: true}, nil
 	}
 	m := semverPattern.FindStringSubmatch(version)
 	if m == nil {
 		return parsedVersion{}, fmt.Errorf("version %q is neither a semantic version (1.2.3, v1.2.3, v1.2.3-rc.1) nor a commit SHA (7 to 40 lower-case hex characters)", version)
 	}
-	if m[6] != "" {
-		return parsedVersion{}, fmt.Errorf("version %q has build metadata %q, and \"+\" is not allowed in a tag; drop it", version, "+"+m[6])
+	if m[5] != "" {
+		return parsedVersion{}, fmt.Errorf("version %q has build metadata %q, and \"+\" is not allowed in a tag; drop it", version, "+"+m[5])
 	}
-	return parsedVersion{v: m[1], major: m[2], minor: m[3], prerelease: m[5]}, nil
+	v := ""
+	if strings.HasPrefix(version, "v") {
+		v = "v"
+	}
+	return parsedVersion{v: v, major: m[1], minor: m[2], prerelease: m[4]}, nil
 }
 
-// Tags computes a release's tags the way docker/metadata-action would, one or none per kind, in the order of
+// ReleaseTags computes a release's tags the way docker/metadata-action would, one or none per kind, in the order of
 // kinds, without duplicates:
 //
 //   - "semver": the version as given (v1.2.3 or 1.2.3, pre-release included);
@@ -98,9 +67,9 @@ func parseVersion(version string) (parsedVersion, error) {
 // version (an optional "v", no build metadata) or a commit of 7 to 40 lower-case hex characters; sha and branch
 // ignore it. An unknown kind, an empty list or an input a kind needs and does not get is an error naming the
 // kind.
-func Tags(version string, kinds []string, commit, branch string) ([]string, error) {
+func ReleaseTags(version string, kinds []string, commit, branch string) ([]string, error) {
 	if len(kinds) == 0 {
-		return nil, fmt.Errorf("no tag kinds; name at least one of %s", strings.Join(Kinds, ", "))
+		return nil, fmt.Errorf("no tag kinds; name at least one of %s", strings.Join(TagKinds, ", "))
 	}
 	var parsed *parsedVersion
 	needVersion := func(kind string) (parsedVersion, error) {
@@ -133,12 +102,12 @@ func Tags(version string, kinds []string, commit, branch string) ([]string, erro
 	for _, kind := range kinds {
 		var tag string
 		switch kind {
-		case KindSemver:
+		case TagSemver:
 			if _, err := needVersion(kind); err != nil {
 				return nil, err
 			}
 			tag = version
-		case KindMajorMinor, KindMajor, KindLatest:
+		case TagMajorMinor, TagMajor, TagLatest:
 			p, err := needVersion(kind)
 			if err != nil {
 				return nil, err
@@ -146,9 +115,9 @@ func Tags(version string, kinds []string, commit, branch string) ([]string, erro
 			switch {
 			case !p.final():
 				continue // a pre-release or a commit never moves a moving tag
-			case kind == KindMajorMinor:
+			case kind == TagMajorMinor:
 				tag = p.v + p.major + "." + p.minor
-			case kind == KindMajor:
+			case kind == TagMajor:
 				if p.major == "0" {
 					continue // v0.x: minor releases may break each other, so there is no v0 tag
 				}
@@ -156,19 +125,19 @@ func Tags(version string, kinds []string, commit, branch string) ([]string, erro
 			default:
 				tag = "latest"
 			}
-		case KindSHA:
+		case TagSHA:
 			if !commitPattern.MatchString(commit) {
 				return nil, fmt.Errorf("tag kind %q needs the commit SHA, 7 to 40 hex characters, and got %q; give the full commit (e.g. $GITHUB_SHA) or drop %q", kind, commit, kind)
 			}
 			tag = "sha-" + strings.ToLower(commit[:7])
-		case KindBranch:
+		case TagBranch:
 			t, err := BranchTag(branch)
 			if err != nil {
 				return nil, fmt.Errorf("tag kind %q: %v", kind, err)
 			}
 			tag = t
 		default:
-			return nil, fmt.Errorf("unknown tag kind %q; use %s", kind, strings.Join(Kinds, ", "))
+			return nil, fmt.Errorf("unknown tag kind %q; use %s", kind, strings.Join(TagKinds, ", "))
 		}
 		if err := add(kind, tag); err != nil {
 			return nil, err

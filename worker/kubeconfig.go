@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// KubeConfig loads the cluster credentials the worker uses: the kubeconfig file given (or $KUBECONFIG, or
+// kubeConfig loads the cluster credentials the worker uses: the kubeconfig file given (or $KUBECONFIG, or
 // ~/.kube/config) when one exists, else the in-cluster service account.
-func KubeConfig(path string) (*rest.Config, error) {
+func kubeConfig(path string) (*rest.Config, error) {
 	if path == "" {
 		path = os.Getenv("KUBECONFIG")
 	}
