@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -36,7 +37,11 @@ func run() error {
 		"base URL of a service proxy to use instead of the API server's (the local cluster's localpods)")
 	taskQueue := flag.String("task-queue", envOr("SLIPWAY_TASK_QUEUE", releaseapi.TaskQueue), "task queue to poll")
 	sf := scannerFlags()
+	ver := versioningFlags()
 	flag.Parse()
+	if err := ver.resolve(); err != nil {
+		return err
+	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	restCfg, err := kubeConfig(*kubeconfig)
@@ -68,7 +73,7 @@ func run() error {
 	}
 	defer c.Close()
 
-	w := worker.New(c, *taskQueue, worker.Options{DisableRegistrationAliasing: true})
+	w := worker.New(c, *taskQueue, worker.Options{DisableRegistrationAliasing: true, DeploymentOptions: ver.options()})
 	workflows.Register(w)
 	slackCfg, err := notify.ConfigFromEnv()
 	if err != nil {
@@ -80,8 +85,17 @@ func run() error {
 	logger.Info("worker started", "temporal", tcfg.Address, "namespace", tcfg.Namespace, "taskQueue", *taskQueue,
 		"cluster", restCfg.Host, "probeMode", *probeMode, "trivy", scanners.TrivyPath, "grype", scanners.GrypePath,
 		"trivyCacheDir", scanners.TrivyCacheDir, "grypeDBDir", scanners.GrypeDBDir, "scanCacheDir", scanners.CacheDir,
-		"scanReportsDir", scanners.ReportsDir, "slack", slackCfg.Backend())
-	return w.Run(worker.InterruptCh())
+		"scanReportsDir", scanners.ReportsDir, "slack", slackCfg.Backend(),
+		"versioning", ver.enabled, "deployment", ver.deployment, "buildID", ver.buildID)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+	if err := ver.makeCurrent(context.Background(), c, logger); err != nil {
+		return err
+	}
+	<-worker.InterruptCh()
+	return nil
 }
 
 func envOr(k, def string) string {

@@ -21,12 +21,12 @@ import (
 	"github.com/vektagraf/slipway/internal/releases"
 )
 
-// startWorker runs the worker binary as its own process on a task queue of its own.
-func startWorker(t *testing.T, queue string) *exec.Cmd {
+// startWorker runs the worker binary as its own process on a task queue of its own, with more flags if given.
+func startWorker(t *testing.T, queue string, flags ...string) *exec.Cmd {
 	t.Helper()
 	logf, err := os.Create(filepath.Join(t.TempDir(), "worker.log"))
 	require.NoError(t, err)
-	cmd := exec.Command(filepath.Join(h.bin, "worker"), "--kubeconfig", h.kubeconfig, "--task-queue", queue)
+	cmd := exec.Command(filepath.Join(h.bin, "worker"), append([]string{"--kubeconfig", h.kubeconfig, "--task-queue", queue}, flags...)...)
 	cmd.Env = append(append(os.Environ(), "TEMPORAL_ADDRESS="+h.hostPort, "SLIPWAY_PROBE_PROXY_URL="+h.proxyURL), h.scanEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	require.NoError(t, cmd.Start())
