@@ -11,19 +11,8 @@ import (
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
-	"github.com/vektagraf/slipway/internal/render"
 	"github.com/vektagraf/slipway/internal/spec"
 )
-
-// RenderDeployment is the apply configuration ApplyDeployment sends for in. It stays only until the compliance
-// activity and the starter judge render.Deployment's typed object instead.
-func RenderDeployment(in ApplyDeploymentInput) *appsv1ac.DeploymentApplyConfiguration {
-	ac, err := deploymentApplyConfig(render.Deployment(render.DeploymentInput(in)))
-	if err != nil {
-		panic(err)
-	}
-	return ac
-}
 
 // validateApplyDeployment refuses inputs the API server would refuse anyway, or worse accept with a meaning
 // nobody intended, before any write.
