@@ -10,6 +10,7 @@ import (
 
 	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/releaseapi"
+	"github.com/vektagraf/slipway/internal/render"
 )
 
 // ErrNonCompliant: the compliance rules, evaluated over the production Deployment the release would apply,
@@ -45,9 +46,9 @@ type ComplianceInput struct {
 	AttachTo string `json:"attachTo,omitempty"`
 }
 
-// EvaluateCompliance renders the production Deployment with RenderDeployment, evaluates the compliance rules
-// of the policy's frameworks over it, the declared settings and the evidence, and writes the report when the
-// worker has a reports directory and the input a ReportName.
+// EvaluateCompliance renders the production Deployment with render.Deployment, as ApplyDeployment does,
+// evaluates the compliance rules of the policy's frameworks over it, the declared settings and the evidence,
+// and writes the report when the worker has a reports directory and the input a ReportName.
 //
 // Errors: a malformed input, an invalid policy or an expired waiver is a non-retryable ErrInvalidInput; a
 // report that cannot be written a retryable error. A blocking report (failed, or a warning without a waiver
@@ -60,7 +61,7 @@ func (c *Compliance) EvaluateCompliance(ctx context.Context, in ComplianceInput)
 		return releaseapi.ComplianceResult{}, err
 	}
 	report := compliance.Evaluate(compliance.Input{
-		Deployment: RenderDeployment(in.Deployment),
+		Deployment: render.Deployment(render.DeploymentInput(in.Deployment)),
 		Settings:   in.Settings,
 		Image:      in.Deployment.Image,
 		Scanned:    in.Scanned,

@@ -138,7 +138,7 @@ func TestEvaluateComplianceWarnings(t *testing.T) {
 }
 
 func TestEvaluateComplianceEvaluatesTheRenderedDeployment(t *testing.T) {
-	// A tag without a digest, a literal password and no probes: each is judged on what RenderDeployment makes
+	// A tag without a digest, a literal password and no probes: each is judged on what render.Deployment makes
 	// of the spec.
 	in := complianceOK()
 	in.Deployment.Image = "registry.example/demo-app:1.4.2"

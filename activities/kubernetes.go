@@ -14,12 +14,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/watch"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/vektagraf/slipway/internal/render"
 )
 
 // Defaults of the optional Kubernetes fields.
@@ -62,7 +62,11 @@ func (k *Kubernetes) ApplyDeployment(ctx context.Context, in ApplyDeploymentInpu
 	if err := validateApplyDeployment(in); err != nil {
 		return ApplyDeploymentResult{}, err
 	}
-	return k.applyDeployment(ctx, "apply deployment", in.Namespace, in.Name, RenderDeployment(in))
+	ac, err := deploymentApplyConfig(render.Deployment(render.DeploymentInput(in)))
+	if err != nil {
+		return ApplyDeploymentResult{}, invalidInput("apply deployment %s/%s: %v", in.Namespace, in.Name, err)
+	}
+	return k.applyDeployment(ctx, "apply deployment", in.Namespace, in.Name, ac)
 }
 
 // RestoreDeployment puts back a Deployment as a DescribeDeployment snapshot saw it: it server-side applies the
@@ -404,17 +408,10 @@ func (k *Kubernetes) ApplyService(ctx context.Context, in ApplyServiceInput) (Ap
 		res.PreviousColor = existing.Spec.Selector[LabelColor]
 	}
 
-	svc := corev1ac.Service(in.Name, in.Namespace).
-		WithLabels(map[string]string{LabelApp: in.App, LabelManagedBy: ManagedByValue}).
-		WithSpec(corev1ac.ServiceSpec().
-			WithType(corev1.ServiceTypeClusterIP).
-			WithSelector(selectorLabels(in.App, in.Color)).
-			WithPorts(corev1ac.ServicePort().
-				WithName(portName).
-				WithPort(in.Port).
-				// The ports list is keyed by port and protocol; apply needs both keys present.
-				WithProtocol(corev1.ProtocolTCP).
-				WithTargetPort(intstr.FromString(portName))))
+	svc, err := serviceApplyConfig(render.Service(render.ServiceInput(in)))
+	if err != nil {
+		return ApplyServiceResult{}, invalidInput("apply service %s: %v", ref, err)
+	}
 	if _, err := services.Apply(ctx, svc, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
 		return ApplyServiceResult{}, classify("apply service "+ref, err)
 	}

@@ -3,22 +3,26 @@ package activities
 import (
 	"encoding/json"
 
+	"github.com/vektagraf/slipway/internal/render"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
-// Labels Slipway puts on the objects it manages. Selectors use LabelApp and LabelColor only, so a Service
-// switches between colors by changing one label value.
+// Labels Slipway puts on the objects it manages, and the name of the app container: render's, repeated here
+// for the workflows and tools that read the objects through activities.
 const (
-	LabelApp       = "app.kubernetes.io/name"
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	LabelVersion   = "app.kubernetes.io/version"
-	LabelColor     = "slipway.dev/color"
-	ManagedByValue = "slipway"
+	LabelApp       = render.LabelApp
+	LabelManagedBy = render.LabelManagedBy
+	LabelVersion   = render.LabelVersion
+	LabelColor     = render.LabelColor
+	ManagedByValue = render.ManagedByValue
+	ContainerName  = render.ContainerName
 	// FieldManager is the server-side apply field manager of every write Slipway makes.
 	FieldManager = "slipway"
-	// ContainerName is the name of the app container in every Deployment Slipway renders.
-	ContainerName = "app"
 )
+
+// VersionEnv is the environment variable that tells the app which release it runs, so it can report its
+// version without parsing its image reference.
+const VersionEnv = spec.VersionEnv
 
 // Colors of the two production Deployments.
 const (
@@ -34,7 +38,8 @@ func OtherColor(c string) string {
 	return Blue
 }
 
-// ApplyDeploymentInput is everything needed to render one Deployment of the app.
+// ApplyDeploymentInput is everything needed to render one Deployment of the app. It has
+// render.DeploymentInput's fields, in the same order, so one converts to the other and they cannot drift apart.
 type ApplyDeploymentInput struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
@@ -72,7 +77,8 @@ type RolloutResult struct {
 }
 
 // ApplyServiceInput renders a Service selecting one color of the app (Color "" selects the staging
-// Deployment, which has no color label).
+// Deployment, which has no color label). It has render.ServiceInput's fields, in the same order, so one
+// converts to the other.
 type ApplyServiceInput struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`

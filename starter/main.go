@@ -29,12 +29,12 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/config"
 	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/releases"
+	"github.com/vektagraf/slipway/internal/render"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -518,7 +518,7 @@ func (c *command) compliance(args []string) int {
 		return c.fail(exitUsage, "%v", err)
 	}
 	prod := s.Environments.Production
-	dep := activities.RenderDeployment(activities.ApplyDeploymentInput{
+	dep := render.Deployment(render.DeploymentInput{
 		Namespace: prod.Namespace, Name: s.App.Name, App: s.App.Name, Image: img, Version: *version,
 		Replicas: prod.Replicas, PullPolicy: s.Image.PullPolicy, Container: s.Container, ProgressDeadline: s.BlueGreen.ProgressDeadline,
 	})

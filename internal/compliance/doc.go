@@ -10,6 +10,7 @@
 // then passes with a warning that names the waiver, and an expired waiver is an error in the spec rather than
 // a silent lapse.
 //
-// The package imports neither internal/spec nor activities: the spec embeds its Policy and Settings, and the
-// activities render the Deployment and hand it over.
+// The package imports neither internal/spec nor activities, nor client-go: the spec embeds its Policy and
+// Settings, and its callers (the compliance activity, the starter's compliance command) render the Deployment
+// with render.Deployment and hand it over as a typed object.
 package compliance

@@ -89,10 +89,10 @@ func evaluate(rules []Rule, in Input, p Policy, now time.Time) Report {
 	if r.Frameworks == nil {
 		r.Frameworks = []string{}
 	}
-	if d := in.Deployment; d != nil && d.GetName() != nil {
-		r.Target = deref(d.GetName())
-		if ns := deref(d.GetNamespace()); ns != "" {
-			r.Target = ns + "/" + r.Target
+	if d := in.Deployment; d != nil {
+		r.Target = d.Name
+		if d.Namespace != "" {
+			r.Target = d.Namespace + "/" + r.Target
 		}
 	}
 	for _, rule := range rules {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -202,7 +202,7 @@ func TestSummaryListsAtMostThree(t *testing.T) {
 	require.Equal(t, "failed: SEC-011 encryption at rest (compliance.settings.encryptionAtRest), "+
 		"SEC-012 audit logging (compliance.settings.auditLogging); 2 warnings", r.Summary())
 	in.Scanned = false
-	in.Deployment = deployment(corev1ac.Container().WithName("app").WithImage(pinnedImage))
+	in.Deployment = deployment(&corev1.Container{Name: "app", Image: pinnedImage})
 	r = Evaluate(in, Policy{Waivers: []Waiver{{Rule: RuleProbes, Reason: "a worker without HTTP", Expires: "2027-06-30"}}}, now)
 	require.Equal(t, "failed: SEC-001 runs as non-root (container.securityContext.runAsNonRoot), "+
 		"SEC-002 no privilege escalation (container.securityContext.allowPrivilegeEscalation), "+

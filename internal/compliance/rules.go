@@ -7,9 +7,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 )
 
 // Statuses of a rule and of a report. A report is passed, warning or failed; "error" is a rule that could not
@@ -31,9 +30,8 @@ const (
 
 // Input is what the rules look at: what will be applied, what the team declares, and the release's evidence.
 type Input struct {
-	// Deployment is the rendered production Deployment (activities.RenderDeployment), exactly what the apply
-	// sends.
-	Deployment *appsv1ac.DeploymentApplyConfiguration
+	// Deployment is the rendered production Deployment (render.Deployment), exactly what the apply sends.
+	Deployment *appsv1.Deployment
 	// Settings are the app's declared settings (the spec's compliance.settings).
 	Settings Settings
 	// Image is the image as deployed (repository:tag@sha256:...). The digest rule checks it as well as every
@@ -174,14 +172,14 @@ func errored(format string, args ...any) Outcome {
 
 // container is one container of the pod template, with what the rules need to name it.
 type container struct {
-	c    *corev1ac.ContainerApplyConfiguration
+	c    *corev1.Container
 	name string
 	init bool
 }
 
 // pod is the Deployment's pod template as the rules read it.
 type pod struct {
-	spec       *corev1ac.PodSpecApplyConfiguration
+	spec       *corev1.PodSpec
 	containers []container
 	// many is set when the template has more than one container, so messages name the container.
 	many bool
@@ -192,17 +190,17 @@ type pod struct {
 var errNoPod = errored("the Deployment has no containers to check (no Deployment was rendered)")
 
 // podOf returns the Deployment's pod template and its containers (init containers first, as they run).
-func podOf(d *appsv1ac.DeploymentApplyConfiguration) (pod, bool) {
-	if d == nil || d.Spec == nil || d.Spec.Template == nil || d.Spec.Template.Spec == nil {
+func podOf(d *appsv1.Deployment) (pod, bool) {
+	if d == nil {
 		return pod{}, false
 	}
-	ps := d.Spec.Template.Spec
+	ps := &d.Spec.Template.Spec
 	p := pod{spec: ps}
 	for i := range ps.InitContainers {
-		p.containers = append(p.containers, container{c: &ps.InitContainers[i], name: deref(ps.InitContainers[i].Name), init: true})
+		p.containers = append(p.containers, container{c: &ps.InitContainers[i], name: ps.InitContainers[i].Name, init: true})
 	}
 	for i := range ps.Containers {
-		p.containers = append(p.containers, container{c: &ps.Containers[i], name: deref(ps.Containers[i].Name)})
+		p.containers = append(p.containers, container{c: &ps.Containers[i], name: ps.Containers[i].Name})
 	}
 	if len(ps.Containers) == 0 {
 		return pod{}, false
@@ -271,9 +269,9 @@ func perContainer(in Input, appOnly bool, evidence string, check func(c containe
 	return outcomeOf(problems, evidence)
 }
 
-func securityContext(c container) *corev1ac.SecurityContextApplyConfiguration {
+func securityContext(c container) *corev1.SecurityContext {
 	if c.c.SecurityContext == nil {
-		return &corev1ac.SecurityContextApplyConfiguration{}
+		return &corev1.SecurityContext{}
 	}
 	return c.c.SecurityContext
 }
@@ -332,7 +330,7 @@ func checkNoPrivilegeEscalation(in Input) Outcome {
 // Pod Security Standards' restricted profile).
 func checkDropAllCapabilities(in Input) Outcome {
 	return perContainer(in, false, "drops ALL capabilities", func(c container) []string {
-		var caps corev1ac.CapabilitiesApplyConfiguration
+		var caps corev1.Capabilities
 		if sc := securityContext(c); sc.Capabilities != nil {
 			caps = *sc.Capabilities
 		}
@@ -368,10 +366,7 @@ func checkReadOnlyRootFilesystem(in Input) Outcome {
 func checkResources(in Input) Outcome {
 	return perContainer(in, true, "cpu and memory requests and limits set", func(c container) []string {
 		var missing []string
-		var req, lim corev1.ResourceList
-		if r := c.c.Resources; r != nil {
-			req, lim = deref(r.Requests), deref(r.Limits)
-		}
+		req, lim := c.c.Resources.Requests, c.c.Resources.Limits
 		for _, q := range []struct {
 			list  corev1.ResourceList
 			field string
@@ -414,7 +409,7 @@ func checkImageDigest(in Input) Outcome {
 	var images []string
 	if p, ok := podOf(in.Deployment); ok {
 		for _, c := range p.containers {
-			images = append(images, deref(c.c.Image))
+			images = append(images, c.c.Image)
 		}
 	}
 	if in.Image != "" && !slices.Contains(images, in.Image) {
@@ -471,7 +466,7 @@ func checkNoSecretsInEnv(in Input) Outcome {
 	return perContainer(in, false, "no literal value in a variable named like "+secretNameExplanation, func(c container) []string {
 		var problems []string
 		for _, e := range c.c.Env {
-			n, v := deref(e.Name), deref(e.Value)
+			n, v := e.Name, e.Value
 			upper := strings.ToUpper(n)
 			secretish := secretName.MatchString(n) && !slices.ContainsFunc(secretFileSuffixes, func(s string) bool { return strings.HasSuffix(upper, s) })
 			switch {
@@ -481,7 +476,7 @@ func checkNoSecretsInEnv(in Input) Outcome {
 				problems = append(problems, fmt.Sprintf("%s %s has a literal value; %s", envPath, n, literalSecretValueFixMessage))
 			case secretish && e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil:
 				problems = append(problems, fmt.Sprintf("%s %s comes from ConfigMap %s, which is not for secrets; %s", envPath, n,
-					deref(e.ValueFrom.ConfigMapKeyRef.Name), literalSecretValueFixMessage))
+					e.ValueFrom.ConfigMapKeyRef.Name, literalSecretValueFixMessage))
 			}
 		}
 		return problems

@@ -4,12 +4,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
 const (
@@ -19,42 +18,62 @@ const (
 
 func ptr[T any](v T) *T { return &v }
 
-// appContainer is the container RenderDeployment builds from a compliant spec.
-func appContainer() *corev1ac.ContainerApplyConfiguration {
-	return corev1ac.Container().
-		WithName("app").
-		WithImage(pinnedImage).
-		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(8080).WithProtocol(corev1.ProtocolTCP)).
-		WithEnv(
-			corev1ac.EnvVar().WithName("LOG_LEVEL").WithValue("info"),
-			corev1ac.EnvVar().WithName("DB_PASSWORD").WithValueFrom(corev1ac.EnvVarSource().WithSecretKeyRef(
-				corev1ac.SecretKeySelector().WithName("demo-db").WithKey("password"))),
-			corev1ac.EnvVar().WithName("SLIPWAY_VERSION").WithValue("1.4.2"),
-		).
-		WithResources(corev1ac.ResourceRequirements().
-			WithRequests(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}).
-			WithLimits(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")})).
-		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/healthz").WithPort(intstr.FromString("http")))).
-		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/ready").WithPort(intstr.FromString("http")))).
-		WithSecurityContext(corev1ac.SecurityContext().
-			WithRunAsNonRoot(true).
-			WithRunAsUser(10001).
-			WithReadOnlyRootFilesystem(true).
-			WithAllowPrivilegeEscalation(false).
-			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")))
+// appContainer is the container render.Deployment builds from a compliant spec.
+func appContainer() *corev1.Container {
+	return &corev1.Container{
+		Name:  "app",
+		Image: pinnedImage,
+		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+		Env: []corev1.EnvVar{
+			{Name: "LOG_LEVEL", Value: "info"},
+			{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "demo-db"}, Key: "password",
+			}}},
+			{Name: "SLIPWAY_VERSION", Value: "1.4.2"},
+		},
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+		},
+		LivenessProbe:  httpProbe("/healthz"),
+		ReadinessProbe: httpProbe("/ready"),
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot:             ptr(true),
+			RunAsUser:                ptr(int64(10001)),
+			ReadOnlyRootFilesystem:   ptr(true),
+			AllowPrivilegeEscalation: ptr(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+	}
 }
 
-// deployment wraps containers in a Deployment shaped like RenderDeployment's (blue-green production color).
-func deployment(containers ...*corev1ac.ContainerApplyConfiguration) *appsv1ac.DeploymentApplyConfiguration {
+func httpProbe(path string) *corev1.Probe {
+	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}}}
+}
+
+// appContainerWithImage is appContainer running another image.
+func appContainerWithImage(image string) *corev1.Container {
+	c := appContainer()
+	c.Image = image
+	return c
+}
+
+// deployment wraps containers in a Deployment shaped like render.Deployment's (blue-green production color).
+func deployment(containers ...*corev1.Container) *appsv1.Deployment {
 	labels := map[string]string{"app.kubernetes.io/name": "demo-app", "slipway.dev/color": "green"}
-	return appsv1ac.Deployment("demo-app-green", "demo-production").
-		WithLabels(labels).
-		WithSpec(appsv1ac.DeploymentSpec().
-			WithReplicas(2).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(labels)).
-			WithTemplate(corev1ac.PodTemplateSpec().
-				WithLabels(labels).
-				WithSpec(corev1ac.PodSpec().WithContainers(containers...))))
+	d := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{Kind: "Deployment", APIVersion: "apps/v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: "demo-app-green", Namespace: "demo-production", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr(int32(2)),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}},
+		},
+	}
+	for _, c := range containers {
+		d.Spec.Template.Spec.Containers = append(d.Spec.Template.Spec.Containers, *c)
+	}
+	return d
 }
 
 // compliantInput passes every rule.
@@ -68,7 +87,7 @@ func compliantInput() Input {
 }
 
 // withContainer returns a compliant input whose app container is changed by f.
-func withContainer(f func(c *corev1ac.ContainerApplyConfiguration)) func(*Input) {
+func withContainer(f func(c *corev1.Container)) func(*Input) {
 	return func(in *Input) {
 		c := appContainer()
 		f(c)
@@ -88,108 +107,109 @@ type ruleCase struct {
 var ruleCases = map[string][]ruleCase{
 	RuleRunAsNonRoot: {
 		{name: "compliant", status: StatusPassed, message: "runAsUser 10001"},
-		{name: "runAsNonRoot without a user", status: StatusPassed, message: "runAsNonRoot: true", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "runAsNonRoot without a user", status: StatusPassed, message: "runAsNonRoot: true", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.RunAsUser = nil
 		})},
-		{name: "a user without runAsNonRoot", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "a user without runAsNonRoot", status: StatusPassed, change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.RunAsNonRoot = nil
 		})},
 		{name: "inherited from the pod", status: StatusPassed, change: func(in *Input) {
 			c := appContainer()
 			c.SecurityContext.RunAsNonRoot, c.SecurityContext.RunAsUser = nil, nil
 			in.Deployment = deployment(c)
-			in.Deployment.Spec.Template.Spec.WithSecurityContext(corev1ac.PodSecurityContext().WithRunAsNonRoot(true))
+			in.Deployment.Spec.Template.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr(true)}
 		}},
-		{name: "no security context", status: StatusFailed, message: "set container.securityContext.runAsNonRoot: true", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "no security context", status: StatusFailed, message: "set container.securityContext.runAsNonRoot: true", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext = nil
 		})},
-		{name: "runAsNonRoot false", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "runAsNonRoot false", status: StatusFailed, change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.RunAsNonRoot, c.SecurityContext.RunAsUser = ptr(false), nil
 		})},
-		{name: "root user", status: StatusFailed, message: "runAsUser is 0 (root)", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "root user", status: StatusFailed, message: "runAsUser is 0 (root)", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.RunAsUser = ptr(int64(0))
 		})},
 		{name: "the container's root user overrides the pod's", status: StatusFailed, change: func(in *Input) {
 			c := appContainer()
 			c.SecurityContext.RunAsUser = ptr(int64(0))
 			in.Deployment = deployment(c)
-			in.Deployment.Spec.Template.Spec.WithSecurityContext(corev1ac.PodSecurityContext().WithRunAsUser(1000))
+			in.Deployment.Spec.Template.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr(int64(1000))}
 		}},
 		{name: "a root init container is named", status: StatusFailed, message: `init container "migrate": may run as root`, change: func(in *Input) {
-			in.Deployment.Spec.Template.Spec.WithInitContainers(corev1ac.Container().WithName("migrate").WithImage(pinnedImage))
+			in.Deployment.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "migrate", Image: pinnedImage}}
 		}},
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 		{name: "no containers", status: StatusError, change: func(in *Input) { in.Deployment = deployment() }},
 	},
 	RuleNoPrivilegeEscalation: {
 		{name: "compliant", status: StatusPassed},
-		{name: "unset (defaults to true)", status: StatusFailed, message: "set container.securityContext.allowPrivilegeEscalation: false", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "unset (defaults to true)", status: StatusFailed, message: "set container.securityContext.allowPrivilegeEscalation: false", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.AllowPrivilegeEscalation = nil
 		})},
-		{name: "true", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "true", status: StatusFailed, change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.AllowPrivilegeEscalation = ptr(true)
 		})},
-		{name: "privileged", status: StatusFailed, message: "privileged", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.SecurityContext.WithPrivileged(true)
+		{name: "privileged", status: StatusFailed, message: "privileged", change: withContainer(func(c *corev1.Container) {
+			c.SecurityContext.Privileged = ptr(true)
 		})},
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 	},
 	RuleDropAllCapabilities: {
 		{name: "compliant", status: StatusPassed},
-		{name: "NET_BIND_SERVICE added back", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.SecurityContext.Capabilities.WithAdd("NET_BIND_SERVICE")
+		{name: "NET_BIND_SERVICE added back", status: StatusPassed, change: withContainer(func(c *corev1.Container) {
+			c.SecurityContext.Capabilities.Add = []corev1.Capability{"NET_BIND_SERVICE"}
 		})},
-		{name: "nothing dropped", status: StatusFailed, message: "set container.securityContext.dropCapabilities: [ALL]", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "nothing dropped", status: StatusFailed, message: "set container.securityContext.dropCapabilities: [ALL]", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.Capabilities = nil
 		})},
-		{name: "some dropped", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.SecurityContext.Capabilities = corev1ac.Capabilities().WithDrop("NET_RAW", "SYS_ADMIN")
+		{name: "some dropped", status: StatusFailed, change: withContainer(func(c *corev1.Container) {
+			c.SecurityContext.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"NET_RAW", "SYS_ADMIN"}}
 		})},
-		{name: "another capability added", status: StatusFailed, message: "adds capabilities SYS_ADMIN", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.SecurityContext.Capabilities.WithAdd("SYS_ADMIN")
+		{name: "another capability added", status: StatusFailed, message: "adds capabilities SYS_ADMIN", change: withContainer(func(c *corev1.Container) {
+			c.SecurityContext.Capabilities.Add = []corev1.Capability{"SYS_ADMIN"}
 		})},
-		{name: "no security context", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "no security context", status: StatusFailed, change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext = nil
 		})},
 	},
 	RuleReadOnlyRootFilesystem: {
 		{name: "compliant", status: StatusPassed},
-		{name: "unset", status: StatusFailed, message: "set container.securityContext.readOnlyRootFilesystem: true", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "unset", status: StatusFailed, message: "set container.securityContext.readOnlyRootFilesystem: true", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.ReadOnlyRootFilesystem = nil
 		})},
-		{name: "false", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "false", status: StatusFailed, change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.ReadOnlyRootFilesystem = ptr(false)
 		})},
 		{name: "a second container is named", status: StatusFailed, message: `container "sidecar": set container.securityContext.readOnlyRootFilesystem`, change: func(in *Input) {
-			side := appContainer().WithName("sidecar")
+			side := appContainer()
+			side.Name = "sidecar"
 			side.SecurityContext.ReadOnlyRootFilesystem = nil
 			in.Deployment = deployment(appContainer(), side)
 		}},
 	},
 	RuleResources: {
 		{name: "compliant", status: StatusPassed},
-		{name: "no resources", status: StatusFailed, message: "set container.resources.requests.cpu, container.resources.requests.memory, container.resources.limits.cpu, container.resources.limits.memory", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.Resources = nil
+		{name: "no resources", status: StatusFailed, message: "set container.resources.requests.cpu, container.resources.requests.memory, container.resources.limits.cpu, container.resources.limits.memory", change: withContainer(func(c *corev1.Container) {
+			c.Resources = corev1.ResourceRequirements{}
 		})},
-		{name: "no cpu limit", status: StatusFailed, message: "set container.resources.limits.cpu", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.Resources.WithLimits(corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")})
+		{name: "no cpu limit", status: StatusFailed, message: "set container.resources.limits.cpu", change: withContainer(func(c *corev1.Container) {
+			c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}
 		})},
-		{name: "a zero memory request", status: StatusFailed, message: "set container.resources.requests.memory", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			(*c.Resources.Requests)[corev1.ResourceMemory] = resource.MustParse("0")
+		{name: "a zero memory request", status: StatusFailed, message: "set container.resources.requests.memory", change: withContainer(func(c *corev1.Container) {
+			c.Resources.Requests[corev1.ResourceMemory] = resource.MustParse("0")
 		})},
 		{name: "init containers are not checked", status: StatusPassed, change: func(in *Input) {
-			in.Deployment.Spec.Template.Spec.WithInitContainers(corev1ac.Container().WithName("migrate"))
+			in.Deployment.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "migrate"}}
 		}},
 	},
 	RuleProbes: {
 		{name: "compliant", status: StatusPassed},
-		{name: "no liveness probe", status: StatusFailed, message: "set container.probes.liveness (", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "no liveness probe", status: StatusFailed, message: "set container.probes.liveness (", change: withContainer(func(c *corev1.Container) {
 			c.LivenessProbe = nil
 		})},
-		{name: "no readiness probe", status: StatusFailed, message: "set container.probes.readiness", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "no readiness probe", status: StatusFailed, message: "set container.probes.readiness", change: withContainer(func(c *corev1.Container) {
 			c.ReadinessProbe = nil
 		})},
-		{name: "no probes", status: StatusFailed, message: "set container.probes.liveness and container.probes.readiness", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
+		{name: "no probes", status: StatusFailed, message: "set container.probes.liveness and container.probes.readiness", change: withContainer(func(c *corev1.Container) {
 			c.LivenessProbe, c.ReadinessProbe = nil, nil
 		})},
 	},
@@ -197,21 +217,21 @@ var ruleCases = map[string][]ruleCase{
 		{name: "tag and digest", status: StatusPassed},
 		{name: "digest only", status: StatusPassed, change: func(in *Input) {
 			in.Image = "registry.example/demo-app@" + digest
-			in.Deployment = deployment(appContainer().WithImage(in.Image))
+			in.Deployment = deployment(appContainerWithImage(in.Image))
 		}},
 		{name: "tag only", status: StatusFailed, message: "registry.example/demo-app:1.4.2 is not pinned by digest", change: func(in *Input) {
 			in.Image = "registry.example/demo-app:1.4.2"
-			in.Deployment = deployment(appContainer().WithImage(in.Image))
+			in.Deployment = deployment(appContainerWithImage(in.Image))
 		}},
 		{name: "the Deployment's image is checked too", status: StatusFailed, change: func(in *Input) {
-			in.Deployment = deployment(appContainer().WithImage("registry.example/demo-app:latest"))
+			in.Deployment = deployment(appContainerWithImage("registry.example/demo-app:latest"))
 		}},
 		{name: "a malformed digest", status: StatusFailed, change: func(in *Input) {
 			in.Image = "registry.example/demo-app@sha256:abc"
-			in.Deployment = deployment(appContainer().WithImage(in.Image))
+			in.Deployment = deployment(appContainerWithImage(in.Image))
 		}},
 		{name: "an init container's image", status: StatusFailed, message: "busybox", change: func(in *Input) {
-			in.Deployment.Spec.Template.Spec.WithInitContainers(corev1ac.Container().WithName("migrate").WithImage("busybox"))
+			in.Deployment.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "migrate", Image: "busybox"}}
 		}},
 		{name: "the input's image without a Deployment", status: StatusPassed, change: func(in *Input) { in.Deployment = nil }},
 		{name: "nothing to check", status: StatusError, change: func(in *Input) { in.Deployment, in.Image = nil, "" }},
@@ -228,32 +248,32 @@ var ruleCases = map[string][]ruleCase{
 	},
 	RuleNoSecretsInEnv: {
 		{name: "secretKeyRef", status: StatusPassed},
-		{name: "a literal password", status: StatusFailed, message: "container.env DB_PASSWORD has a literal value; move the value into a Kubernetes Secret and reference it with secretRef", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.Env[1].ValueFrom = nil
-			c.Env[1].WithValue("hunter2")
+		{name: "a literal password", status: StatusFailed, message: "container.env DB_PASSWORD has a literal value; move the value into a Kubernetes Secret and reference it with secretRef", change: withContainer(func(c *corev1.Container) {
+			c.Env[1].ValueFrom, c.Env[1].Value = nil, "hunter2"
 		})},
-		{name: "names are matched case-insensitively", status: StatusFailed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.WithEnv(corev1ac.EnvVar().WithName("stripe_api_key").WithValue("sk_live_x"))
+		{name: "names are matched case-insensitively", status: StatusFailed, change: withContainer(func(c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "stripe_api_key", Value: "sk_live_x"})
 		})},
-		{name: "each pattern", status: StatusFailed, message: "GITHUB_TOKEN", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.WithEnv(corev1ac.EnvVar().WithName("GITHUB_TOKEN").WithValue("ghp_x"), corev1ac.EnvVar().WithName("JWT_SECRET").WithValue("x"),
-				corev1ac.EnvVar().WithName("SIGNING_PRIVATE_KEY").WithValue("x"))
+		{name: "each pattern", status: StatusFailed, message: "GITHUB_TOKEN", change: withContainer(func(c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "GITHUB_TOKEN", Value: "ghp_x"}, corev1.EnvVar{Name: "JWT_SECRET", Value: "x"},
+				corev1.EnvVar{Name: "SIGNING_PRIVATE_KEY", Value: "x"})
 		})},
-		{name: "a ConfigMap is not for secrets", status: StatusFailed, message: "comes from ConfigMap demo-config", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.WithEnv(corev1ac.EnvVar().WithName("API_TOKEN").WithValueFrom(corev1ac.EnvVarSource().WithConfigMapKeyRef(
-				corev1ac.ConfigMapKeySelector().WithName("demo-config").WithKey("token"))))
+		{name: "a ConfigMap is not for secrets", status: StatusFailed, message: "comes from ConfigMap demo-config", change: withContainer(func(c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "API_TOKEN", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "demo-config"}, Key: "token",
+			}}})
 		})},
-		{name: "a PEM private key under any name", status: StatusFailed, message: "literal private key", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.WithEnv(corev1ac.EnvVar().WithName("TLS").WithValue("-----BEGIN EC PRIVATE KEY-----\nMHcC...\n-----END EC PRIVATE KEY-----"))
+		{name: "a PEM private key under any name", status: StatusFailed, message: "literal private key", change: withContainer(func(c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "TLS", Value: "-----BEGIN EC PRIVATE KEY-----\nMHcC...\n-----END EC PRIVATE KEY-----"})
 		})},
-		{name: "an empty value leaks nothing", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.WithEnv(corev1ac.EnvVar().WithName("SMTP_PASSWORD").WithValue(""))
+		{name: "an empty value leaks nothing", status: StatusPassed, change: withContainer(func(c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "SMTP_PASSWORD", Value: ""})
 		})},
-		{name: "a path to a mounted secret", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.WithEnv(corev1ac.EnvVar().WithName("POSTGRES_PASSWORD_FILE").WithValue("/run/secrets/db"))
+		{name: "a path to a mounted secret", status: StatusPassed, change: withContainer(func(c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "POSTGRES_PASSWORD_FILE", Value: "/run/secrets/db"})
 		})},
-		{name: "ordinary names", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
-			c.WithEnv(corev1ac.EnvVar().WithName("LOG_FORMAT").WithValue("json"), corev1ac.EnvVar().WithName("PORT").WithValue("8080"))
+		{name: "ordinary names", status: StatusPassed, change: withContainer(func(c *corev1.Container) {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "LOG_FORMAT", Value: "json"}, corev1.EnvVar{Name: "PORT", Value: "8080"})
 		})},
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 	},

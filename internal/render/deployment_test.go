@@ -1,7 +1,6 @@
-package activities
+package render
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -14,14 +13,12 @@ import (
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
-func ptr[T any](v T) *T { return &v }
-
-func baseInput() ApplyDeploymentInput {
-	return ApplyDeploymentInput{
+func baseInput() DeploymentInput {
+	return DeploymentInput{
 		Namespace:  "demo-production",
 		Name:       "demo-app-green",
 		App:        "demo-app",
-		Color:      Green,
+		Color:      "green",
 		Image:      "registry.example/demo-app:1.4.2",
 		Version:    "1.4.2",
 		Replicas:   3,
@@ -52,55 +49,42 @@ func baseInput() ApplyDeploymentInput {
 	}
 }
 
-// rendered turns the apply configuration into the typed object the API server would store, so assertions read
-// like the Deployment a user would `kubectl get`.
-func rendered(t *testing.T, in ApplyDeploymentInput) *appsv1.Deployment {
-	t.Helper()
-	b, err := json.Marshal(RenderDeployment(in))
-	require.NoError(t, err)
-	var d appsv1.Deployment
-	require.NoError(t, json.Unmarshal(b, &d))
-	require.Equal(t, "apps/v1", d.APIVersion)
-	require.Equal(t, "Deployment", d.Kind)
-	return &d
-}
-
-func TestRenderDeploymentLabelsAndSelector(t *testing.T) {
+func TestDeploymentLabelsAndSelector(t *testing.T) {
 	tests := []struct {
 		name         string
-		mutate       func(*ApplyDeploymentInput)
+		mutate       func(*DeploymentInput)
 		wantLabels   map[string]string
 		wantSelector map[string]string
 	}{
 		{
 			name: "production color",
 			wantLabels: map[string]string{
-				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelVersion: "1.4.2", LabelColor: Green,
+				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelVersion: "1.4.2", LabelColor: "green",
 			},
-			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: Green},
+			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: "green"},
 		},
 		{
 			name:         "staging has no color",
-			mutate:       func(in *ApplyDeploymentInput) { in.Color = "" },
+			mutate:       func(in *DeploymentInput) { in.Color = "" },
 			wantLabels:   map[string]string{LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelVersion: "1.4.2"},
 			wantSelector: map[string]string{LabelApp: "demo-app"},
 		},
 		{
 			name:   "version that is not a label value is left out",
-			mutate: func(in *ApplyDeploymentInput) { in.Version = "1.4.2+build/7" },
+			mutate: func(in *DeploymentInput) { in.Version = "1.4.2+build/7" },
 			wantLabels: map[string]string{
-				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelColor: Green,
+				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelColor: "green",
 			},
-			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: Green},
+			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: "green"},
 		},
 		{
 			name:   "git sha version",
-			mutate: func(in *ApplyDeploymentInput) { in.Version = "0123456789abcdef0123456789abcdef01234567" },
+			mutate: func(in *DeploymentInput) { in.Version = "0123456789abcdef0123456789abcdef01234567" },
 			wantLabels: map[string]string{
-				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelColor: Green,
+				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelColor: "green",
 				LabelVersion: "0123456789abcdef0123456789abcdef01234567",
 			},
-			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: Green},
+			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: "green"},
 		},
 	}
 	for _, tt := range tests {
@@ -109,7 +93,7 @@ func TestRenderDeploymentLabelsAndSelector(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(&in)
 			}
-			d := rendered(t, in)
+			d := Deployment(in)
 			require.Equal(t, in.Name, d.Name)
 			require.Equal(t, in.Namespace, d.Namespace)
 			require.Equal(t, tt.wantLabels, d.Labels)
@@ -121,8 +105,11 @@ func TestRenderDeploymentLabelsAndSelector(t *testing.T) {
 	}
 }
 
-func TestRenderDeploymentSpec(t *testing.T) {
-	d := rendered(t, baseInput())
+func TestDeploymentSpec(t *testing.T) {
+	d := Deployment(baseInput())
+
+	require.Equal(t, "apps/v1", d.APIVersion, "a server-side apply names its kind")
+	require.Equal(t, "Deployment", d.Kind)
 
 	require.Equal(t, ptr(int32(3)), d.Spec.Replicas)
 	require.Equal(t, ptr(int32(91)), d.Spec.ProgressDeadlineSeconds, "rounded up")
@@ -146,7 +133,7 @@ func TestRenderDeploymentSpec(t *testing.T) {
 	}, c.Resources)
 }
 
-func TestRenderDeploymentProbes(t *testing.T) {
+func TestDeploymentProbes(t *testing.T) {
 	tests := []struct {
 		name      string
 		probes    spec.Probes
@@ -180,14 +167,14 @@ func TestRenderDeploymentProbes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := baseInput()
 			in.Container.Probes = tt.probes
-			c := rendered(t, in).Spec.Template.Spec.Containers[0]
+			c := Deployment(in).Spec.Template.Spec.Containers[0]
 			require.Equal(t, tt.liveness, c.LivenessProbe)
 			require.Equal(t, tt.readiness, c.ReadinessProbe)
 		})
 	}
 }
 
-func TestRenderDeploymentSecurityContext(t *testing.T) {
+func TestDeploymentSecurityContext(t *testing.T) {
 	tests := []struct {
 		name string
 		in   *spec.SecurityContext
@@ -215,12 +202,12 @@ func TestRenderDeploymentSecurityContext(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := baseInput()
 			in.Container.SecurityContext = tt.in
-			require.Equal(t, tt.want, rendered(t, in).Spec.Template.Spec.Containers[0].SecurityContext)
+			require.Equal(t, tt.want, Deployment(in).Spec.Template.Spec.Containers[0].SecurityContext)
 		})
 	}
 }
 
-func TestRenderDeploymentEnv(t *testing.T) {
+func TestDeploymentEnv(t *testing.T) {
 	tests := []struct {
 		name string
 		env  []spec.EnvVar
@@ -228,7 +215,7 @@ func TestRenderDeploymentEnv(t *testing.T) {
 	}{
 		{
 			name: "only the version",
-			want: []corev1.EnvVar{{Name: VersionEnv, Value: "1.4.2"}},
+			want: []corev1.EnvVar{{Name: spec.VersionEnv, Value: "1.4.2"}},
 		},
 		{
 			name: "plain and secret",
@@ -238,30 +225,30 @@ func TestRenderDeploymentEnv(t *testing.T) {
 				{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 					LocalObjectReference: corev1.LocalObjectReference{Name: "demo-db"}, Key: "password",
 				}}},
-				{Name: VersionEnv, Value: "1.4.2"},
+				{Name: spec.VersionEnv, Value: "1.4.2"},
 			},
 		},
 		{
 			name: "a user SLIPWAY_VERSION never duplicates Slipway's",
-			env:  []spec.EnvVar{{Name: VersionEnv, Value: "spoofed"}},
-			want: []corev1.EnvVar{{Name: VersionEnv, Value: "1.4.2"}},
+			env:  []spec.EnvVar{{Name: spec.VersionEnv, Value: "spoofed"}},
+			want: []corev1.EnvVar{{Name: spec.VersionEnv, Value: "1.4.2"}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := baseInput()
 			in.Container.Env = tt.env
-			require.Equal(t, tt.want, rendered(t, in).Spec.Template.Spec.Containers[0].Env)
+			require.Equal(t, tt.want, Deployment(in).Spec.Template.Spec.Containers[0].Env)
 		})
 	}
 }
 
-func TestRenderDeploymentOptionalFields(t *testing.T) {
+func TestDeploymentOptionalFields(t *testing.T) {
 	in := baseInput()
 	in.PullPolicy = ""
 	in.ProgressDeadline = 0
 	in.Container.Resources = spec.Resources{}
-	d := rendered(t, in)
+	d := Deployment(in)
 	require.Nil(t, d.Spec.ProgressDeadlineSeconds, "left to the API server default")
 	c := d.Spec.Template.Spec.Containers[0]
 	require.Empty(t, c.ImagePullPolicy)
@@ -269,44 +256,20 @@ func TestRenderDeploymentOptionalFields(t *testing.T) {
 	require.Empty(t, c.Resources.Limits)
 
 	in.ProgressDeadline = spec.Duration(10 * time.Minute)
-	require.Equal(t, ptr(int32(600)), rendered(t, in).Spec.ProgressDeadlineSeconds)
+	require.Equal(t, ptr(int32(600)), Deployment(in).Spec.ProgressDeadlineSeconds)
 }
 
-func TestValidateApplyDeployment(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*ApplyDeploymentInput)
-		ok     bool
-	}{
-		{name: "valid", mutate: func(*ApplyDeploymentInput) {}, ok: true},
-		{name: "zero replicas", mutate: func(in *ApplyDeploymentInput) { in.Replicas = 0 }, ok: true},
-		{name: "no namespace", mutate: func(in *ApplyDeploymentInput) { in.Namespace = "" }},
-		{name: "no name", mutate: func(in *ApplyDeploymentInput) { in.Name = "" }},
-		{name: "no app", mutate: func(in *ApplyDeploymentInput) { in.App = "" }},
-		{name: "no image", mutate: func(in *ApplyDeploymentInput) { in.Image = "" }},
-		{name: "negative replicas", mutate: func(in *ApplyDeploymentInput) { in.Replicas = -1 }},
-		{name: "no port", mutate: func(in *ApplyDeploymentInput) { in.Container.Port = 0 }},
-		{name: "bad color", mutate: func(in *ApplyDeploymentInput) { in.Color = "not a label" }},
-		{name: "bad quantity", mutate: func(in *ApplyDeploymentInput) { in.Container.Resources.Limits.CPU = "lots" }},
-		{name: "relative probe path", mutate: func(in *ApplyDeploymentInput) { in.Container.Probes.Liveness.Path = "healthz" }},
-		{name: "env without name", mutate: func(in *ApplyDeploymentInput) { in.Container.Env[0].Name = "" }},
-		{name: "env twice", mutate: func(in *ApplyDeploymentInput) { in.Container.Env[1].Name = "LOG_LEVEL" }},
-		{name: "env SLIPWAY_VERSION", mutate: func(in *ApplyDeploymentInput) { in.Container.Env[0].Name = VersionEnv }},
-		{name: "env value and secret", mutate: func(in *ApplyDeploymentInput) { in.Container.Env[1].Value = "x" }},
-		{name: "secret without key", mutate: func(in *ApplyDeploymentInput) { in.Container.Env[1].SecretRef.Key = "" }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			in := baseInput()
-			tt.mutate(&in)
-			err := validateApplyDeployment(in)
-			if tt.ok {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			require.Equal(t, ErrInvalidInput, ErrorType(err))
-			requireNonRetryable(t, err)
-		})
-	}
+// TestDeploymentSharesNothing: the rendered object is handed to the compliance rules and to the apply, so
+// changing it must change neither the input's spec nor another part of the object.
+func TestDeploymentSharesNothing(t *testing.T) {
+	in := baseInput()
+	d := Deployment(in)
+	d.Labels["changed"] = "x"
+	require.NotContains(t, d.Spec.Template.Labels, "changed")
+	require.NotContains(t, d.Spec.Selector.MatchLabels, "changed")
+
+	sc := d.Spec.Template.Spec.Containers[0].SecurityContext
+	*sc.RunAsNonRoot, *sc.RunAsUser = false, 0
+	sc.Capabilities.Drop[0] = "NET_RAW"
+	require.Equal(t, baseInput().Container.SecurityContext, in.Container.SecurityContext)
 }
