@@ -10,6 +10,8 @@ import (
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 const (
@@ -61,7 +63,7 @@ func deployment(containers ...*corev1ac.ContainerApplyConfiguration) *appsv1ac.D
 func compliantInput() Input {
 	return Input{
 		Deployment: deployment(appContainer()),
-		Settings:   Settings{EncryptionAtRest: ptr(true), AuditLogging: ptr(true), RateLimiting: ptr(true)},
+		Settings:   spec.ComplianceSettings{EncryptionAtRest: ptr(true), AuditLogging: ptr(true), RateLimiting: ptr(true)},
 		Image:      pinnedImage,
 		Scanned:    true, ScanPassed: true, Signed: true,
 	}
@@ -86,7 +88,7 @@ type ruleCase struct {
 // ruleCases lists, by rule ID, inputs that pass, warn, fail or cannot be evaluated. Each case starts from
 // compliantInput, so only the rule under test changes its outcome.
 var ruleCases = map[string][]ruleCase{
-	RuleRunAsNonRoot: {
+	spec.RuleRunAsNonRoot: {
 		{name: "compliant", status: StatusPassed, message: "runAsUser 10001"},
 		{name: "runAsNonRoot without a user", status: StatusPassed, message: "runAsNonRoot: true", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
 			c.SecurityContext.RunAsUser = nil
@@ -121,7 +123,7 @@ var ruleCases = map[string][]ruleCase{
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 		{name: "no containers", status: StatusError, change: func(in *Input) { in.Deployment = deployment() }},
 	},
-	RuleNoPrivilegeEscalation: {
+	spec.RuleNoPrivilegeEscalation: {
 		{name: "compliant", status: StatusPassed},
 		{name: "unset (defaults to true)", status: StatusFailed, message: "set container.securityContext.allowPrivilegeEscalation: false", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
 			c.SecurityContext.AllowPrivilegeEscalation = nil
@@ -134,7 +136,7 @@ var ruleCases = map[string][]ruleCase{
 		})},
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 	},
-	RuleDropAllCapabilities: {
+	spec.RuleDropAllCapabilities: {
 		{name: "compliant", status: StatusPassed},
 		{name: "NET_BIND_SERVICE added back", status: StatusPassed, change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
 			c.SecurityContext.Capabilities.WithAdd("NET_BIND_SERVICE")
@@ -152,7 +154,7 @@ var ruleCases = map[string][]ruleCase{
 			c.SecurityContext = nil
 		})},
 	},
-	RuleReadOnlyRootFilesystem: {
+	spec.RuleReadOnlyRootFilesystem: {
 		{name: "compliant", status: StatusPassed},
 		{name: "unset", status: StatusFailed, message: "set container.securityContext.readOnlyRootFilesystem: true", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
 			c.SecurityContext.ReadOnlyRootFilesystem = nil
@@ -166,7 +168,7 @@ var ruleCases = map[string][]ruleCase{
 			in.Deployment = deployment(appContainer(), side)
 		}},
 	},
-	RuleResources: {
+	spec.RuleResources: {
 		{name: "compliant", status: StatusPassed},
 		{name: "no resources", status: StatusFailed, message: "set container.resources.requests.cpu, container.resources.requests.memory, container.resources.limits.cpu, container.resources.limits.memory", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
 			c.Resources = nil
@@ -181,7 +183,7 @@ var ruleCases = map[string][]ruleCase{
 			in.Deployment.Spec.Template.Spec.WithInitContainers(corev1ac.Container().WithName("migrate"))
 		}},
 	},
-	RuleProbes: {
+	spec.RuleProbes: {
 		{name: "compliant", status: StatusPassed},
 		{name: "no liveness probe", status: StatusFailed, message: "set container.probes.liveness (", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
 			c.LivenessProbe = nil
@@ -193,7 +195,7 @@ var ruleCases = map[string][]ruleCase{
 			c.LivenessProbe, c.ReadinessProbe = nil, nil
 		})},
 	},
-	RuleImageDigest: {
+	spec.RuleImageDigest: {
 		{name: "tag and digest", status: StatusPassed},
 		{name: "digest only", status: StatusPassed, change: func(in *Input) {
 			in.Image = "registry.example/demo-app@" + digest
@@ -216,17 +218,17 @@ var ruleCases = map[string][]ruleCase{
 		{name: "the input's image without a Deployment", status: StatusPassed, change: func(in *Input) { in.Deployment = nil }},
 		{name: "nothing to check", status: StatusError, change: func(in *Input) { in.Deployment, in.Image = nil, "" }},
 	},
-	RuleImageScanned: {
+	spec.RuleImageScanned: {
 		{name: "scanned and passed", status: StatusPassed},
 		{name: "blocking findings", status: StatusFailed, message: "scan.ignore", change: func(in *Input) { in.ScanPassed = false }},
 		{name: "not scanned", status: StatusFailed, message: "not scanned", change: func(in *Input) { in.Scanned, in.ScanPassed = false, false }},
 		{name: "not scanned, passed set anyway", status: StatusFailed, change: func(in *Input) { in.Scanned = false }},
 	},
-	RuleImageSigned: {
+	spec.RuleImageSigned: {
 		{name: "signed", status: StatusPassed},
 		{name: "unsigned", status: StatusWarning, message: "set image.signing", change: func(in *Input) { in.Signed = false }},
 	},
-	RuleNoSecretsInEnv: {
+	spec.RuleNoSecretsInEnv: {
 		{name: "secretKeyRef", status: StatusPassed},
 		{name: "a literal password", status: StatusFailed, message: "container.env DB_PASSWORD has a literal value; move the value into a Kubernetes Secret and reference it with secretRef", change: withContainer(func(c *corev1ac.ContainerApplyConfiguration) {
 			c.Env[1].ValueFrom = nil
@@ -257,17 +259,17 @@ var ruleCases = map[string][]ruleCase{
 		})},
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 	},
-	RuleEncryptionAtRest: {
+	spec.RuleEncryptionAtRest: {
 		{name: "declared true", status: StatusPassed},
 		{name: "not declared", status: StatusFailed, message: "declare compliance.settings.encryptionAtRest: true", change: func(in *Input) { in.Settings.EncryptionAtRest = nil }},
 		{name: "declared false", status: StatusFailed, message: "declared false", change: func(in *Input) { in.Settings.EncryptionAtRest = ptr(false) }},
 	},
-	RuleAuditLogging: {
+	spec.RuleAuditLogging: {
 		{name: "declared true", status: StatusPassed},
 		{name: "not declared", status: StatusFailed, message: "declare compliance.settings.auditLogging: true", change: func(in *Input) { in.Settings.AuditLogging = nil }},
 		{name: "declared false", status: StatusFailed, change: func(in *Input) { in.Settings.AuditLogging = ptr(false) }},
 	},
-	RuleRateLimiting: {
+	spec.RuleRateLimiting: {
 		{name: "declared true", status: StatusPassed},
 		{name: "not declared warns", status: StatusWarning, message: "declare compliance.settings.rateLimiting: true", change: func(in *Input) { in.Settings.RateLimiting = nil }},
 		{name: "declared false fails", status: StatusFailed, change: func(in *Input) { in.Settings.RateLimiting = ptr(false) }},
@@ -281,13 +283,25 @@ func TestEveryRuleHasPassingAndFailingCases(t *testing.T) {
 			statuses = append(statuses, c.status)
 		}
 		require.Contains(t, statuses, StatusPassed, r.ID)
-		if r.ID == RuleImageSigned {
+		if r.ID == spec.RuleImageSigned {
 			require.Contains(t, statuses, StatusWarning, r.ID)
 		} else {
 			require.Contains(t, statuses, StatusFailed, r.ID)
 		}
 	}
 	require.Len(t, ruleCases, len(Rules()))
+}
+
+// The rule IDs a spec may waive (spec.RuleIDs) and the rules this package has are the same set: a rule added
+// here must be added to the spec's vocabulary too, or no waiver could name it, and a spec must not accept a
+// waiver for a rule that does not exist.
+func TestCatalogMatchesSpecRuleIDs(t *testing.T) {
+	var ids []string
+	for _, r := range Rules() {
+		ids = append(ids, r.ID)
+	}
+	require.ElementsMatch(t, spec.RuleIDs, ids)
+	require.Equal(t, spec.RuleIDs, ids, "the catalog is in ID order, like spec.RuleIDs")
 }
 
 func TestRules(t *testing.T) {
@@ -308,11 +322,11 @@ func TestRules(t *testing.T) {
 }
 
 func TestCompliantInputPassesEverything(t *testing.T) {
-	r := Evaluate(compliantInput(), Policy{}, now)
+	r := Evaluate(compliantInput(), spec.CompliancePolicy{}, now)
 	require.Equal(t, StatusPassed, r.Status, r.Summary())
 	require.Len(t, r.Rules, len(Rules()))
 	require.Equal(t, Counts{Passed: len(Rules())}, r.Counts)
-	require.False(t, r.Blocks(Policy{WarningsBlock: true}))
+	require.False(t, r.Blocks(spec.CompliancePolicy{WarningsBlock: true}))
 }
 
 func TestCatalog(t *testing.T) {
@@ -325,14 +339,14 @@ func TestCatalog(t *testing.T) {
 		require.NotEmpty(t, r.Field)
 		require.NotEmpty(t, r.Frameworks, r.ID)
 		for _, f := range r.Frameworks {
-			require.Contains(t, AllFrameworks, f, r.ID)
+			require.Contains(t, spec.AllFrameworks, f, r.ID)
 		}
 		require.Contains(t, []string{SeverityHigh, SeverityMedium, SeverityLow}, r.Severity, r.ID)
 		require.NotNil(t, r.Check, r.ID)
 	}
 	// Every framework has rules of its own to run.
-	for _, f := range AllFrameworks {
-		require.NotEmpty(t, Evaluate(compliantInput(), Policy{Frameworks: []string{f}}, now).Rules, f)
+	for _, f := range spec.AllFrameworks {
+		require.NotEmpty(t, Evaluate(compliantInput(), spec.CompliancePolicy{Frameworks: []string{f}}, now).Rules, f)
 	}
 	// Rules returns copies.
 	rs := Rules()

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -18,8 +17,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/vektagraf/slipway/internal/scan"
 )
 
 // Limits Validate enforces.
@@ -93,6 +90,15 @@ func (v *validator) add(path, format string, args ...any) {
 	v.errs = append(v.errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// result returns the errors collected, in the order found, or nil (not an empty FieldErrors, which as an
+// error would not be nil).
+func (v *validator) result() error {
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return v.errs
+}
+
 // Validate checks a defaulted spec (run ApplyDefaults first: a zero that a default would fill is reported
 // here) and returns FieldErrors naming every field that is wrong, or nil. Run it on a workflow input too, so
 // a hand-written release.json is held to the same rules as a spec file. It does not compare scan.ignore's
@@ -141,7 +147,7 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	}
 
 	v.scanSection(&s.Scan, now)
-	v.complianceSection(&s.Compliance, now)
+	v.compliancePolicy(&s.Compliance.CompliancePolicy, now)
 	v.approval(s.Approval)
 	v.notify(&s.Notify)
 
@@ -176,28 +182,6 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	}
 	v.errs.sort()
 	return v.errs
-}
-
-// complianceSection checks the compliance policy with compliance.Policy's own rules (its paths start with
-// "compliance.").
-func (v *validator) complianceSection(c *Compliance, now time.Time) {
-	v.policy("compliance", c.Policy.Validate(now))
-}
-
-// policy adds the field errors of a section's policy (scan's, compliance's: both report scan.FieldErrors with
-// full spec paths), or the error as one on the section.
-func (v *validator) policy(section string, err error) {
-	if err == nil {
-		return
-	}
-	var perrs scan.FieldErrors
-	if !errors.As(err, &perrs) {
-		v.add(section, "%v", err)
-		return
-	}
-	for _, pe := range perrs {
-		v.add(pe.Path, "%s", pe.Message)
-	}
 }
 
 // approval checks the approval section.
@@ -263,10 +247,9 @@ func (v *validator) notify(n *Notify) {
 
 var slackChannel = regexp.MustCompile(`^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{6,20})$`)
 
-// scanSection checks the scan section: the policy with scan.Policy's own rules (its paths already start with
-// "scan."), then the timeout.
+// scanSection checks the scan section: the policy, then the timeout.
 func (v *validator) scanSection(sc *Scan, now time.Time) {
-	v.policy("scan", sc.Policy.Validate(now))
+	v.scanPolicy(&sc.ScanPolicy, now)
 	v.durationRange("scan.timeout", sc.Timeout, 30*time.Second, time.Hour)
 }
 
