@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,60 +27,6 @@ const (
 	maxExpectBody    = 1024
 	maxSmokeAttempts = 100
 )
-
-// FieldError is one problem with a spec: which field (its YAML/JSON path, e.g. "container.env[1].name"), where
-// (Source and Line, when the spec came from a file) and what to do about it.
-type FieldError struct {
-	Source  string
-	Line    int
-	Path    string
-	Message string
-}
-
-// Error formats "source:line: path: message", leaving out the parts that are unknown.
-func (e FieldError) Error() string {
-	var b strings.Builder
-	switch {
-	case e.Source != "" && e.Line > 0:
-		fmt.Fprintf(&b, "%s:%d: ", e.Source, e.Line)
-	case e.Source != "":
-		b.WriteString(e.Source + ": ")
-	case e.Line > 0:
-		fmt.Fprintf(&b, "line %d: ", e.Line)
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path + ": ")
-	}
-	b.WriteString(e.Message)
-	return b.String()
-}
-
-// FieldErrors is every problem found in a spec, so one run shows them all instead of one per attempt. Parse
-// and Validate return them sorted by line, then path; errors without a line (a field missing from a section
-// that is missing too, or a spec that did not come from YAML) come last.
-type FieldErrors []FieldError
-
-// Error lists the errors one per line.
-func (es FieldErrors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-func (es FieldErrors) sort() {
-	sort.SliceStable(es, func(i, j int) bool {
-		li, lj := es[i].Line, es[j].Line
-		if (li == 0) != (lj == 0) {
-			return lj == 0
-		}
-		if li != lj {
-			return li < lj
-		}
-		return es[i].Path < es[j].Path
-	})
-}
 
 // validator collects FieldErrors.
 type validator struct{ errs FieldErrors }
