@@ -26,6 +26,9 @@ const (
 	PreviewServiceSuffix = "-preview"
 )
 
+// DefaultApprovalTimeout bounds an approval wait when the spec names no timeout: a working day and a night.
+const DefaultApprovalTimeout = 24 * time.Hour
+
 // DefaultFailOn is the severities scan.failOn blocks on when it names none: the two a default Trivy or Grype
 // gate would be tuned to, CRITICAL and HIGH. internal/scan applies the same default to a policy that arrives
 // without failOn.
@@ -35,9 +38,6 @@ var DefaultFailOn = []Severity{SeverityCritical, SeverityHigh}
 // the workflow and the docs cannot disagree. A zero value means "not set": a field cannot be set to zero on
 // purpose where a non-zero default exists. apiVersion and kind are never defaulted, they must be written.
 // Running it twice gives the same result as running it once.
-// DefaultApprovalTimeout bounds an approval wait when the spec names no timeout: a working day and a night.
-const DefaultApprovalTimeout = 24 * time.Hour
-
 func ApplyDefaults(s *Spec) {
 	if s == nil {
 		return
