@@ -11,6 +11,7 @@ import (
 	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/render"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // ErrNonCompliant: the compliance rules, evaluated over the production Deployment the release would apply,
@@ -30,9 +31,9 @@ type Compliance struct {
 // ComplianceInput is the input of EvaluateCompliance: the production Deployment as ApplyDeployment would
 // render it, what the spec declares and chooses, and the release's evidence so far.
 type ComplianceInput struct {
-	Deployment ApplyDeploymentInput `json:"deployment"`
-	Settings   compliance.Settings  `json:"settings"`
-	Policy     compliance.Policy    `json:"policy"`
+	Deployment ApplyDeploymentInput    `json:"deployment"`
+	Settings   spec.ComplianceSettings `json:"settings"`
+	Policy     spec.CompliancePolicy   `json:"policy"`
 	// Scanned says the release scanned Deployment.Image; ScanPassed that the scan found nothing blocking.
 	Scanned    bool `json:"scanned"`
 	ScanPassed bool `json:"scanPassed"`

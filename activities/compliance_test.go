@@ -19,7 +19,6 @@ import (
 
 	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/releaseapi"
-	"github.com/vektagraf/slipway/internal/scan"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -33,7 +32,7 @@ func complianceOK() ComplianceInput {
 	d.Container.Resources.Limits.CPU = "500m"
 	return ComplianceInput{
 		Deployment: d,
-		Settings:   compliance.Settings{EncryptionAtRest: ptr(true), AuditLogging: ptr(true), RateLimiting: ptr(true)},
+		Settings:   spec.ComplianceSettings{EncryptionAtRest: ptr(true), AuditLogging: ptr(true), RateLimiting: ptr(true)},
 		Scanned:    true, ScanPassed: true, Signed: true,
 		ReportName: "demo-app/1.4.2",
 	}
@@ -49,8 +48,8 @@ func complianceNoReadOnlyRoot() ComplianceInput {
 }
 
 // complianceExpiry is a waiver's expiry date d from now.
-func complianceExpiry(d time.Duration) scan.Date {
-	return scan.Date(time.Now().UTC().Add(d).Format(scan.DateLayout))
+func complianceExpiry(d time.Duration) spec.Date {
+	return spec.Date(time.Now().UTC().Add(d).Format(spec.DateLayout))
 }
 
 func TestEvaluateCompliancePasses(t *testing.T) {
@@ -60,7 +59,7 @@ func TestEvaluateCompliancePasses(t *testing.T) {
 	require.Equal(t, compliance.StatusPassed, res.Status)
 	require.Equal(t, compliance.Counts{Passed: 13}, res.Counts)
 	require.Empty(t, res.Rules)
-	require.Equal(t, compliance.AllFrameworks, res.Frameworks)
+	require.Equal(t, spec.AllFrameworks, res.Frameworks)
 	require.Equal(t, filepath.Join(c.ReportsDir, "demo-app", "1.4.2"), res.ReportsDir)
 }
 
@@ -76,7 +75,7 @@ func TestEvaluateComplianceNonCompliant(t *testing.T) {
 	require.Equal(t, res.Summary, appErr.Message())
 
 	require.Equal(t, compliance.StatusFailed, res.Status)
-	require.Equal(t, []string{compliance.RuleReadOnlyRootFilesystem}, res.Failed)
+	require.Equal(t, []string{spec.RuleReadOnlyRootFilesystem}, res.Failed)
 	require.Empty(t, res.Warnings)
 	require.Len(t, res.Rules, 1)
 	require.Equal(t, "set container.securityContext.readOnlyRootFilesystem: true", res.Rules[0].Message)
@@ -100,14 +99,14 @@ func TestEvaluateComplianceNonCompliant(t *testing.T) {
 func TestEvaluateComplianceWaived(t *testing.T) {
 	c := &Compliance{ReportsDir: t.TempDir()}
 	in := complianceNoReadOnlyRoot()
-	in.Policy = compliance.Policy{WarningsBlock: true, Waivers: []compliance.Waiver{{
-		Rule: compliance.RuleReadOnlyRootFilesystem, Reason: "the app writes /tmp until 2.0 mounts an emptyDir", Expires: complianceExpiry(30 * 24 * time.Hour),
+	in.Policy = spec.CompliancePolicy{WarningsBlock: true, Waivers: []spec.Waiver{{
+		Rule: spec.RuleReadOnlyRootFilesystem, Reason: "the app writes /tmp until 2.0 mounts an emptyDir", Expires: complianceExpiry(30 * 24 * time.Hour),
 	}}}
 	res, err := c.EvaluateCompliance(context.Background(), in)
 	require.NoError(t, err)
 	require.Equal(t, compliance.StatusWarning, res.Status)
 	require.Equal(t, "warning: 1 waived (SEC-004)", res.Summary)
-	require.Equal(t, []string{compliance.RuleReadOnlyRootFilesystem}, res.Waived)
+	require.Equal(t, []string{spec.RuleReadOnlyRootFilesystem}, res.Waived)
 	require.Empty(t, res.Failed)
 	require.Len(t, res.Rules, 1)
 	require.NotNil(t, res.Rules[0].Waiver)
@@ -126,7 +125,7 @@ func TestEvaluateComplianceWarnings(t *testing.T) {
 	res, err := c.EvaluateCompliance(context.Background(), in)
 	require.NoError(t, err)
 	require.Equal(t, compliance.StatusWarning, res.Status)
-	require.Equal(t, []string{compliance.RuleImageSigned}, res.Warnings)
+	require.Equal(t, []string{spec.RuleImageSigned}, res.Warnings)
 	// No reports directory: nothing written.
 	require.Empty(t, res.ReportsDir)
 	require.Empty(t, res.ReportDigest)
@@ -146,14 +145,14 @@ func TestEvaluateComplianceEvaluatesTheRenderedDeployment(t *testing.T) {
 	in.Deployment.Container.Probes = spec.Probes{}
 	res, err := (&Compliance{}).EvaluateCompliance(context.Background(), in)
 	require.Equal(t, ErrNonCompliant, ErrorType(err), "%v", err)
-	require.Equal(t, []string{compliance.RuleProbes, compliance.RuleImageDigest, compliance.RuleNoSecretsInEnv}, res.Failed)
+	require.Equal(t, []string{spec.RuleProbes, spec.RuleImageDigest, spec.RuleNoSecretsInEnv}, res.Failed)
 
 	// The frameworks filter: under SOX alone, probes are not checked.
-	in.Policy.Frameworks = []string{compliance.FrameworkSOX}
+	in.Policy.Frameworks = []string{spec.FrameworkSOX}
 	res, err = (&Compliance{}).EvaluateCompliance(context.Background(), in)
 	require.Equal(t, ErrNonCompliant, ErrorType(err), "%v", err)
-	require.Equal(t, []string{compliance.RuleImageDigest, compliance.RuleNoSecretsInEnv}, res.Failed)
-	require.Equal(t, []string{compliance.FrameworkSOX}, res.Frameworks)
+	require.Equal(t, []string{spec.RuleImageDigest, spec.RuleNoSecretsInEnv}, res.Failed)
+	require.Equal(t, []string{spec.FrameworkSOX}, res.Frameworks)
 }
 
 func TestEvaluateComplianceInvalidInput(t *testing.T) {
@@ -163,7 +162,7 @@ func TestEvaluateComplianceInvalidInput(t *testing.T) {
 		want   string
 	}{
 		{name: "an expired waiver", change: func(in *ComplianceInput) {
-			in.Policy.Waivers = []compliance.Waiver{{Rule: "SEC-004", Reason: "x", Expires: "2020-01-01"}}
+			in.Policy.Waivers = []spec.Waiver{{Rule: "SEC-004", Reason: "x", Expires: "2020-01-01"}}
 		}, want: "compliance: policy: compliance.waivers[0]: SEC-004 waiver expired on 2020-01-01; remove it or extend it with a new reason"},
 		{name: "an unknown framework", change: func(in *ComplianceInput) { in.Policy.Frameworks = []string{"iso"} },
 			want: `compliance.frameworks[0]: "iso" is not a framework`},
@@ -212,7 +211,7 @@ func TestEvaluateComplianceInAnActivityEnvironment(t *testing.T) {
 	require.True(t, appErr.NonRetryable())
 	var res releaseapi.ComplianceResult
 	require.NoError(t, appErr.Details(&res))
-	require.Equal(t, []string{compliance.RuleReadOnlyRootFilesystem}, res.Failed)
+	require.Equal(t, []string{spec.RuleReadOnlyRootFilesystem}, res.Failed)
 	require.NotEmpty(t, res.ReportDigest)
 
 	val, err := env.ExecuteActivity(c.EvaluateCompliance, complianceOK())

@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/vektagraf/slipway/internal/scan"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // Error types of the Scan activity, non-retryable (listed in NonRetryableErrorTypes).
@@ -82,8 +83,8 @@ type ScanInput struct {
 	Target ScanTarget `json:"target"`
 	// Digest is the scanned image's digest ("sha256:..."), optional. It is recorded in the report and, with
 	// Scanners.CacheDir, keys the result cache (a directory has no stable identity, so it is never cached).
-	Digest string      `json:"digest,omitempty"`
-	Policy scan.Policy `json:"policy"`
+	Digest string          `json:"digest,omitempty"`
+	Policy spec.ScanPolicy `json:"policy"`
 	// AllowSingleScanner lets the scan go on with one scanner's findings when the other fails; the result
 	// then names the scanner used and the other's error. False means both must succeed.
 	AllowSingleScanner bool `json:"allowSingleScanner,omitempty"`
@@ -168,7 +169,7 @@ func (s *Scanners) Scan(ctx context.Context, in ScanInput) (ScanResult, error) {
 		}
 	}
 
-	res.Verdict = in.Policy.Evaluate(findings, now)
+	res.Verdict = scan.Evaluate(in.Policy, findings, now)
 	dir := s.reportsDir(in)
 	if dir != "" || in.AttachReports {
 		files, err := s.reportFiles(in, target, now, findings, raw, res)

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vektagraf/slipway/internal/scan"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // fakeScanner writes a shell script standing in for a scanner CLI: it appends its arguments to a log (so tests
@@ -85,7 +86,7 @@ func TestScanValidatesItsInput(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(layout, "index.json"), []byte(`{}`), 0o644))
 	file := filepath.Join(f.target, "go.mod")
 	require.NoError(t, os.WriteFile(file, []byte("module x\n"), 0o644))
-	expired := scan.Policy{Ignore: []scan.Ignore{{ID: "CVE-2099-0001", Reason: "accepted", Expires: "2020-01-01"}}}
+	expired := spec.ScanPolicy{Ignore: []spec.Ignore{{ID: "CVE-2099-0001", Reason: "accepted", Expires: "2020-01-01"}}}
 
 	for _, tc := range []struct {
 		name string
@@ -269,7 +270,7 @@ func TestScanCache(t *testing.T) {
 	require.Equal(t, 1, invocations(t, f.grypeLog))
 
 	// A changed policy applies to cached findings.
-	in.Policy.Ignore = []scan.Ignore{
+	in.Policy.Ignore = []spec.Ignore{
 		{ID: "CVE-2099-0001", Reason: "unreachable", Expires: "2999-01-01"},
 		{ID: "CVE-2022-32149", Reason: "no user input", Expires: "2999-01-01"},
 	}

@@ -514,7 +514,7 @@ func (c *command) compliance(args []string) int {
 	} else if err := spec.ValidateImageRef(img); err != nil {
 		return c.fail(exitUsage, "--image: %v", err)
 	}
-	if err := s.Compliance.Policy.Validate(time.Now()); err != nil {
+	if err := s.Compliance.CompliancePolicy.Validate(time.Now()); err != nil {
 		return c.fail(exitUsage, "%v", err)
 	}
 	prod := s.Environments.Production
@@ -523,7 +523,7 @@ func (c *command) compliance(args []string) int {
 		Replicas: prod.Replicas, PullPolicy: s.Image.PullPolicy, Container: s.Container, ProgressDeadline: s.BlueGreen.ProgressDeadline,
 	})
 	report := compliance.Evaluate(compliance.Input{Deployment: dep, Settings: s.Compliance.Settings, Image: img,
-		Scanned: *scanned, ScanPassed: *scanned, Signed: *signed}, s.Compliance.Policy, time.Now().UTC())
+		Scanned: *scanned, ScanPassed: *scanned, Signed: *signed}, s.Compliance.Policy(), time.Now().UTC())
 	if c.asJSON {
 		out, err := compliance.EncodeReport(report)
 		if err != nil {
@@ -534,7 +534,7 @@ func (c *command) compliance(args []string) int {
 		compliance.Table(c.stdout, report)
 		fmt.Fprintf(c.stdout, "\n%s\n", report.Summary())
 	}
-	if report.Blocks(s.Compliance.Policy) {
+	if report.Blocks(s.Compliance.Policy()) {
 		return exitFailed
 	}
 	return exitOK

@@ -24,7 +24,7 @@ func (r *release) complianceGate(ctx workflow.Context) (string, error) {
 	in := activities.ComplianceInput{
 		Deployment: r.deploymentInput(prod.Namespace, s.App.Name, "", r.image, r.in.Version, prod.Replicas),
 		Settings:   s.Compliance.Settings,
-		Policy:     s.Compliance.Policy,
+		Policy:     s.Compliance.Policy(),
 		ReportName: s.App.Name + "/" + r.in.Version,
 	}
 	if sc := r.t.status.Scan; sc != nil {

@@ -278,7 +278,7 @@ func (f *fakeCluster) Scan(ctx context.Context, in activities.ScanInput) (activi
 		return activities.ScanResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, nil)
 	}
 	res := activities.ScanResult{
-		Verdict:  in.Policy.Evaluate(f.findings, time.Now()),
+		Verdict:  scan.Evaluate(in.Policy, f.findings, time.Now()),
 		Scanners: []string{scan.ScannerGrype, scan.ScannerTrivy},
 	}
 	if !res.Verdict.Passed {

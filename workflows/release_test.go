@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vektagraf/slipway/activities"
-	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
@@ -66,9 +65,9 @@ func compliantContainer() spec.Container {
 }
 
 // declared declares every app setting the compliance rules ask about.
-func declared() compliance.Settings {
+func declared() spec.ComplianceSettings {
 	yes := true
-	return compliance.Settings{EncryptionAtRest: &yes, AuditLogging: &yes, RateLimiting: &yes}
+	return spec.ComplianceSettings{EncryptionAtRest: &yes, AuditLogging: &yes, RateLimiting: &yes}
 }
 
 func releaseInput(version string) releaseapi.ReleaseInput {

@@ -35,7 +35,7 @@ func (r *release) scanImage(ctx workflow.Context) (string, error) {
 	in := activities.ScanInput{
 		Target:             activities.ScanTarget{Image: img.Pinned()},
 		Digest:             img.Digest,
-		Policy:             s.ScanPolicy(),
+		Policy:             s.Policy(),
 		AllowSingleScanner: s.AllowSingleScanner,
 		AttachReports:      s.AttachReports,
 		ReportName:         r.in.Spec.App.Name + "/" + r.in.Version,

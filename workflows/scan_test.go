@@ -46,7 +46,7 @@ func TestReleaseScansThePinnedImageFirst(t *testing.T) {
 	require.Equal(t, digest, got.Digest)
 	require.Equal(t, "demo-app/v1.1.0", got.ReportName)
 	require.True(t, got.AllowSingleScanner)
-	require.Equal(t, scan.DefaultFailOn, got.Policy.FailOn, "the spec's defaults reach the scanner")
+	require.Equal(t, spec.DefaultFailOn, got.Policy.FailOn, "the spec's defaults reach the scanner")
 
 	var res releaseapi.ReleaseResult
 	require.NoError(t, h.env.GetWorkflowResult(&res))
@@ -91,7 +91,7 @@ func TestIgnoredFindingLetsTheReleaseThrough(t *testing.T) {
 	h := newHarness(t)
 	h.fc.findings = []scan.Finding{criticalFinding}
 	in := releaseInput("v1.1.0")
-	in.Spec.Scan.Ignore = []scan.Ignore{{ID: "CVE-2099-0001", Reason: "the vulnerable function is never called", Expires: "2999-01-01"}}
+	in.Spec.Scan.Ignore = []spec.Ignore{{ID: "CVE-2099-0001", Reason: "the vulnerable function is never called", Expires: "2999-01-01"}}
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	require.NoError(t, h.env.GetWorkflowError())
 	var res releaseapi.ReleaseResult
@@ -103,7 +103,7 @@ func TestIgnoredFindingLetsTheReleaseThrough(t *testing.T) {
 func TestExpiredIgnoreIsRefusedBeforeTheScan(t *testing.T) {
 	h := newHarness(t)
 	in := releaseInput("v1.1.0")
-	in.Spec.Scan.Ignore = []scan.Ignore{{ID: "CVE-2099-0001", Reason: "accepted last year", Expires: "2020-01-01"}}
+	in.Spec.Scan.Ignore = []spec.Ignore{{ID: "CVE-2099-0001", Reason: "accepted last year", Expires: "2020-01-01"}}
 	h.env.ExecuteWorkflow(ReleaseWorkflow, in)
 	err := h.env.GetWorkflowError()
 	require.Equal(t, releaseapi.ErrInvalidRelease, errType(err))

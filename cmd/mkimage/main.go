@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/vektagraf/slipway/internal/imagebuild"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 func main() {
@@ -42,11 +43,11 @@ func main() {
 	os.Exit(code)
 }
 
-// flagOf maps imagebuild's option fields to the flags that set them, so an invalid option is reported by
-// the flag's name.
+// flagOf maps the paths of imagebuild's field errors (an Options field, or the binary) to the flags that set
+// them, so an invalid option is reported by the flag's name.
 var flagOf = map[string]string{
-	"binary": "--binary", "Version": "--version", "Path": "--path", "User": "--user", "Source": "--source",
-	"Env": "--env", "Architecture": "--arch",
+	imagebuild.BinaryField: "--binary", "Options.Version": "--version", "Options.Path": "--path",
+	"Options.User": "--user", "Options.Source": "--source", "Options.Env": "--env", "Options.Architecture": "--arch",
 }
 
 // usageError is a bad flag: exit status 2.
@@ -139,9 +140,9 @@ func mkimage(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	img, err := imagebuild.FromBinary(*binary, opts)
 	if err != nil {
-		var fe *imagebuild.FieldError
-		if errors.As(err, &fe) && flagOf[fe.Field] != "" {
-			return badFlag(flagOf[fe.Field], "%s", fe.Problem)
+		var fe spec.FieldError
+		if errors.As(err, &fe) && flagOf[fe.Path] != "" {
+			return badFlag(flagOf[fe.Path], "%s", fe.Message)
 		}
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // ReportSchemaVersion is the version of the Report format; it changes when a field changes meaning.
@@ -38,22 +40,22 @@ type Report struct {
 	// warned (waived ones included), else passed. A report in which no rule ran is failed.
 	Status string `json:"status"`
 	// Frameworks are the frameworks whose rules ran (the policy's, or all of them).
-	Frameworks []string     `json:"frameworks"`
-	Policy     Policy       `json:"policy"`
-	Rules      []RuleResult `json:"rules"`
-	Counts     Counts       `json:"counts"`
+	Frameworks []string              `json:"frameworks"`
+	Policy     spec.CompliancePolicy `json:"policy"`
+	Rules      []RuleResult          `json:"rules"`
+	Counts     Counts                `json:"counts"`
 }
 
 // RuleResult is one rule's outcome in a report. A waived rule has status warning and carries its Waiver.
 type RuleResult struct {
-	ID         string   `json:"id"`
-	Title      string   `json:"title"`
-	Field      string   `json:"field"`
-	Frameworks []string `json:"frameworks"`
-	Severity   string   `json:"severity"`
-	Status     string   `json:"status"`
-	Message    string   `json:"message"`
-	Waiver     *Waiver  `json:"waiver,omitempty"`
+	ID         string       `json:"id"`
+	Title      string       `json:"title"`
+	Field      string       `json:"field"`
+	Frameworks []string     `json:"frameworks"`
+	Severity   string       `json:"severity"`
+	Status     string       `json:"status"`
+	Message    string       `json:"message"`
+	Waiver     *spec.Waiver `json:"waiver,omitempty"`
 }
 
 // Waived reports whether a waiver turned the rule's failure or warning into an accepted warning.
@@ -71,18 +73,18 @@ type Counts struct {
 
 // Evaluate runs the built-in rules of the policy's frameworks over the input at now, applies the policy's
 // waivers and computes the overall status. It never fails: a rule that panics or returns no valid status is
-// an "error", which fails the report. Evaluate does not validate the policy (Policy.Validate does; an expired
-// waiver here simply does not apply).
-func Evaluate(in Input, p Policy, now time.Time) Report {
+// an "error", which fails the report. Evaluate does not validate the policy (spec.CompliancePolicy.Validate
+// does; an expired waiver here simply does not apply).
+func Evaluate(in Input, p spec.CompliancePolicy, now time.Time) Report {
 	return evaluate(catalog, in, p, now)
 }
 
-func evaluate(rules []Rule, in Input, p Policy, now time.Time) Report {
+func evaluate(rules []Rule, in Input, p spec.CompliancePolicy, now time.Time) Report {
 	r := Report{
 		SchemaVersion: ReportSchemaVersion,
 		Time:          now,
 		Image:         in.Image,
-		Frameworks:    p.SelectedFrameworks(),
+		Frameworks:    SelectedFrameworks(p),
 		Policy:        p,
 		Rules:         []RuleResult{},
 	}
@@ -135,14 +137,14 @@ func run(rule Rule, in Input) (o Outcome) {
 
 // applyWaiver turns a failed or warning result into an accepted warning when a waiver names the rule and has
 // not expired at now; an expired waiver leaves the result as it was and says so.
-func applyWaiver(res *RuleResult, waivers []Waiver, now time.Time) {
-	var lapsed *Waiver
+func applyWaiver(res *RuleResult, waivers []spec.Waiver, now time.Time) {
+	var lapsed *spec.Waiver
 	for i := range waivers {
 		w := waivers[i]
 		if !strings.EqualFold(strings.TrimSpace(w.Rule), res.ID) {
 			continue
 		}
-		if w.expired(now) || strings.TrimSpace(w.Reason) == "" {
+		if expired(w, now) || strings.TrimSpace(w.Reason) == "" {
 			if lapsed == nil {
 				lapsed = &w
 			}
@@ -156,6 +158,28 @@ func applyWaiver(res *RuleResult, waivers []Waiver, now time.Time) {
 	if lapsed != nil {
 		res.Message += fmt.Sprintf(" (the waiver of %s does not apply: expired on %s or has no reason)", res.ID, lapsed.Expires)
 	}
+}
+
+// SelectedFrameworks returns the frameworks the policy chooses, spec.AllFrameworks when it names none, in the
+// order of spec.AllFrameworks (unknown names, which validation refuses, left out), as a new slice.
+func SelectedFrameworks(p spec.CompliancePolicy) []string {
+	if len(p.Frameworks) == 0 {
+		return slices.Clone(spec.AllFrameworks)
+	}
+	var out []string
+	for _, f := range spec.AllFrameworks {
+		if slices.Contains(p.Frameworks, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// expired reports whether the waiver no longer applies at now; a waiver whose date cannot be read never
+// applies, so a typo cannot make an exception permanent.
+func expired(w spec.Waiver, now time.Time) bool {
+	t, err := w.Expires.Time()
+	return err != nil || !now.Before(t)
 }
 
 func (c *Counts) add(r RuleResult) {
@@ -187,7 +211,7 @@ func (c Counts) status(rules int) string {
 
 // Blocks reports whether the report stops the release under the policy: it failed, or it has a warning no
 // waiver covers and the policy's WarningsBlock is set. A status other than passed or warning blocks too.
-func (r Report) Blocks(p Policy) bool {
+func (r Report) Blocks(p spec.CompliancePolicy) bool {
 	switch r.Status {
 	case StatusPassed:
 		return false

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -44,7 +46,7 @@ func TestOverallStatus(t *testing.T) {
 		in             Input
 		status         string
 		counts         Counts
-		blocks, strict bool // Blocks under Policy{} and under WarningsBlock
+		blocks, strict bool // Blocks under spec.CompliancePolicy{} and under WarningsBlock
 		summary        string
 	}{
 		{name: "all passed", in: compliantInput(), status: StatusPassed, counts: Counts{Passed: 13},
@@ -60,37 +62,37 @@ func TestOverallStatus(t *testing.T) {
 			summary: "failed: SEC-001 runs as non-root (container.securityContext.runAsNonRoot) could not be evaluated, SEC-002 no privilege escalation (container.securityContext.allowPrivilegeEscalation) could not be evaluated, SEC-003 all capabilities dropped (container.securityContext.dropCapabilities) could not be evaluated, and 4 more"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := Evaluate(c.in, Policy{}, now)
+			r := Evaluate(c.in, spec.CompliancePolicy{}, now)
 			require.Equal(t, c.status, r.Status)
 			require.Equal(t, c.counts, r.Counts)
-			require.Equal(t, c.blocks, r.Blocks(Policy{}))
-			require.Equal(t, c.strict, r.Blocks(Policy{WarningsBlock: true}))
+			require.Equal(t, c.blocks, r.Blocks(spec.CompliancePolicy{}))
+			require.Equal(t, c.strict, r.Blocks(spec.CompliancePolicy{WarningsBlock: true}))
 			require.Equal(t, c.summary, r.Summary())
 		})
 	}
 }
 
 func TestPanickingRuleIsAnError(t *testing.T) {
-	rules := append(Rules(), Rule{ID: "SEC-900", Title: "panics", Field: "x", Frameworks: []string{FrameworkSOX}, Severity: SeverityLow,
+	rules := append(Rules(), Rule{ID: "SEC-900", Title: "panics", Field: "x", Frameworks: []string{spec.FrameworkSOX}, Severity: SeverityLow,
 		Check: func(Input) Outcome { panic("boom") }})
-	r := evaluate(rules, compliantInput(), Policy{}, now)
+	r := evaluate(rules, compliantInput(), spec.CompliancePolicy{}, now)
 	res := result(t, r, "SEC-900")
 	require.Equal(t, StatusError, res.Status)
 	require.Contains(t, res.Message, "boom")
 	require.Equal(t, StatusFailed, r.Status)
 	require.Equal(t, 1, r.Counts.Errors)
-	require.True(t, r.Blocks(Policy{}))
+	require.True(t, r.Blocks(spec.CompliancePolicy{}))
 	require.Contains(t, r.Summary(), "SEC-900 panics (x) could not be evaluated")
 
 	// A nil map access, the realistic panic, is caught too; so is a rule with no check or an unknown status.
 	var m map[string]*int
 	rules = []Rule{
-		{ID: "A", Frameworks: []string{FrameworkSOX}, Check: func(Input) Outcome { return passed("%d", *m["x"]) }},
-		{ID: "B", Frameworks: []string{FrameworkSOX}},
-		{ID: "C", Frameworks: []string{FrameworkSOX}, Check: func(Input) Outcome { return Outcome{Message: "forgot the status"} }},
-		{ID: "D", Frameworks: []string{FrameworkSOX}, Check: func(Input) Outcome { return Outcome{Status: "ok"} }},
+		{ID: "A", Frameworks: []string{spec.FrameworkSOX}, Check: func(Input) Outcome { return passed("%d", *m["x"]) }},
+		{ID: "B", Frameworks: []string{spec.FrameworkSOX}},
+		{ID: "C", Frameworks: []string{spec.FrameworkSOX}, Check: func(Input) Outcome { return Outcome{Message: "forgot the status"} }},
+		{ID: "D", Frameworks: []string{spec.FrameworkSOX}, Check: func(Input) Outcome { return Outcome{Status: "ok"} }},
 	}
-	r = evaluate(rules, Input{}, Policy{}, now)
+	r = evaluate(rules, Input{}, spec.CompliancePolicy{}, now)
 	for _, res := range r.Rules {
 		require.Equal(t, StatusError, res.Status, res.ID)
 	}
@@ -98,11 +100,11 @@ func TestPanickingRuleIsAnError(t *testing.T) {
 }
 
 func TestWaivers(t *testing.T) {
-	waiver := Waiver{Rule: RuleReadOnlyRootFilesystem, Reason: "the app writes /tmp; an emptyDir lands in 2.0", Expires: "2027-01-31"}
+	waiver := spec.Waiver{Rule: spec.RuleReadOnlyRootFilesystem, Reason: "the app writes /tmp; an emptyDir lands in 2.0", Expires: "2027-01-31"}
 	t.Run("a valid waiver passes with a warning", func(t *testing.T) {
-		p := Policy{Waivers: []Waiver{waiver}}
+		p := spec.CompliancePolicy{Waivers: []spec.Waiver{waiver}}
 		r := Evaluate(noReadOnlyRoot(), p, now)
-		res := result(t, r, RuleReadOnlyRootFilesystem)
+		res := result(t, r, spec.RuleReadOnlyRootFilesystem)
 		require.Equal(t, StatusWarning, res.Status)
 		require.Equal(t, &waiver, res.Waiver)
 		require.Contains(t, res.Message, "waived until 2027-01-31: the app writes /tmp")
@@ -111,37 +113,37 @@ func TestWaivers(t *testing.T) {
 		require.Equal(t, Counts{Passed: 12, Waived: 1}, r.Counts)
 		require.False(t, r.Blocks(p))
 		// A waiver is an accepted exception: WarningsBlock does not block on it.
-		require.False(t, r.Blocks(Policy{Waivers: p.Waivers, WarningsBlock: true}))
+		require.False(t, r.Blocks(spec.CompliancePolicy{Waivers: p.Waivers, WarningsBlock: true}))
 		require.Equal(t, "warning: 1 waived (SEC-004)", r.Summary())
 	})
 	t.Run("an expired waiver does not apply", func(t *testing.T) {
 		expired := waiver
 		expired.Expires = "2026-11-26" // expires at the start of the day, before now
-		r := Evaluate(noReadOnlyRoot(), Policy{Waivers: []Waiver{expired}}, now)
-		res := result(t, r, RuleReadOnlyRootFilesystem)
+		r := Evaluate(noReadOnlyRoot(), spec.CompliancePolicy{Waivers: []spec.Waiver{expired}}, now)
+		res := result(t, r, spec.RuleReadOnlyRootFilesystem)
 		require.Equal(t, StatusFailed, res.Status)
 		require.Nil(t, res.Waiver)
 		require.Contains(t, res.Message, "expired on 2026-11-26")
 		require.Equal(t, StatusFailed, r.Status)
 	})
 	t.Run("an unreadable date or a missing reason never applies", func(t *testing.T) {
-		for _, w := range []Waiver{{Rule: waiver.Rule, Reason: "x", Expires: "someday"}, {Rule: waiver.Rule, Expires: "2027-01-31"}} {
-			r := Evaluate(noReadOnlyRoot(), Policy{Waivers: []Waiver{w}}, now)
+		for _, w := range []spec.Waiver{{Rule: waiver.Rule, Reason: "x", Expires: "someday"}, {Rule: waiver.Rule, Expires: "2027-01-31"}} {
+			r := Evaluate(noReadOnlyRoot(), spec.CompliancePolicy{Waivers: []spec.Waiver{w}}, now)
 			require.Equal(t, StatusFailed, r.Status)
 		}
 	})
 	t.Run("a waiver of another rule does not apply", func(t *testing.T) {
 		other := waiver
-		other.Rule = RuleRunAsNonRoot
-		r := Evaluate(noReadOnlyRoot(), Policy{Waivers: []Waiver{other}}, now)
+		other.Rule = spec.RuleRunAsNonRoot
+		r := Evaluate(noReadOnlyRoot(), spec.CompliancePolicy{Waivers: []spec.Waiver{other}}, now)
 		require.Equal(t, StatusFailed, r.Status)
-		require.Equal(t, StatusPassed, result(t, r, RuleRunAsNonRoot).Status)
-		require.Nil(t, result(t, r, RuleRunAsNonRoot).Waiver)
+		require.Equal(t, StatusPassed, result(t, r, spec.RuleRunAsNonRoot).Status)
+		require.Nil(t, result(t, r, spec.RuleRunAsNonRoot).Waiver)
 	})
 	t.Run("a waived warning does not block under WarningsBlock", func(t *testing.T) {
 		in := compliantInput()
 		in.Signed = false
-		p := Policy{WarningsBlock: true, Waivers: []Waiver{{Rule: RuleImageSigned, Reason: "signing keys arrive next sprint", Expires: "2027-01-01"}}}
+		p := spec.CompliancePolicy{WarningsBlock: true, Waivers: []spec.Waiver{{Rule: spec.RuleImageSigned, Reason: "signing keys arrive next sprint", Expires: "2027-01-01"}}}
 		r := Evaluate(in, p, now)
 		require.Equal(t, StatusWarning, r.Status)
 		require.Equal(t, 1, r.Counts.Waived)
@@ -150,8 +152,8 @@ func TestWaivers(t *testing.T) {
 	t.Run("an error is never waived", func(t *testing.T) {
 		in := compliantInput()
 		in.Deployment = nil
-		r := Evaluate(in, Policy{Waivers: []Waiver{waiver}}, now)
-		res := result(t, r, RuleReadOnlyRootFilesystem)
+		r := Evaluate(in, spec.CompliancePolicy{Waivers: []spec.Waiver{waiver}}, now)
+		res := result(t, r, spec.RuleReadOnlyRootFilesystem)
 		require.Equal(t, StatusError, res.Status)
 		require.Nil(t, res.Waiver)
 	})
@@ -161,11 +163,11 @@ func TestFrameworksFilter(t *testing.T) {
 	in := noReadOnlyRoot() // SEC-004 is hipaa and pci only
 	in.Signed = false      // SEC-009 is hipaa, pci and sox
 
-	r := Evaluate(in, Policy{Frameworks: []string{FrameworkGDPR}}, now)
-	require.Equal(t, []string{FrameworkGDPR}, r.Frameworks)
+	r := Evaluate(in, spec.CompliancePolicy{Frameworks: []string{spec.FrameworkGDPR}}, now)
+	require.Equal(t, []string{spec.FrameworkGDPR}, r.Frameworks)
 	require.Equal(t, StatusPassed, r.Status, r.Summary())
 	for _, res := range r.Rules {
-		require.Contains(t, res.Frameworks, FrameworkGDPR, res.ID)
+		require.Contains(t, res.Frameworks, spec.FrameworkGDPR, res.ID)
 	}
 	ids := func(r Report) []string {
 		var out []string
@@ -176,34 +178,42 @@ func TestFrameworksFilter(t *testing.T) {
 	}
 	require.Equal(t, []string{"SEC-005", "SEC-006", "SEC-008", "SEC-010", "SEC-011"}, ids(r))
 
-	r = Evaluate(in, Policy{Frameworks: []string{FrameworkSOX}}, now)
+	r = Evaluate(in, spec.CompliancePolicy{Frameworks: []string{spec.FrameworkSOX}}, now)
 	require.Equal(t, StatusWarning, r.Status, r.Summary())
 	require.Equal(t, []string{"SEC-007", "SEC-009", "SEC-010", "SEC-012"}, ids(r))
 
 	// A rule runs once when several chosen frameworks share it; the report lists the frameworks in a fixed order.
-	r = Evaluate(in, Policy{Frameworks: []string{FrameworkSOX, FrameworkPCI}}, now)
-	require.Equal(t, []string{FrameworkPCI, FrameworkSOX}, r.Frameworks)
+	r = Evaluate(in, spec.CompliancePolicy{Frameworks: []string{spec.FrameworkSOX, spec.FrameworkPCI}}, now)
+	require.Equal(t, []string{spec.FrameworkPCI, spec.FrameworkSOX}, r.Frameworks)
 	require.Equal(t, StatusFailed, r.Status)
-	require.Equal(t, StatusFailed, result(t, r, RuleReadOnlyRootFilesystem).Status)
+	require.Equal(t, StatusFailed, result(t, r, spec.RuleReadOnlyRootFilesystem).Status)
 
 	// Frameworks that select no rule fail rather than pass an empty report.
-	r = Evaluate(compliantInput(), Policy{Frameworks: []string{"iso27001"}}, now)
+	r = Evaluate(compliantInput(), spec.CompliancePolicy{Frameworks: []string{"iso27001"}}, now)
 	require.Empty(t, r.Rules)
 	require.Equal(t, StatusFailed, r.Status)
-	require.True(t, r.Blocks(Policy{}))
+	require.True(t, r.Blocks(spec.CompliancePolicy{}))
 	require.Equal(t, "failed: no rule applies to frameworks [iso27001]", r.Summary())
+}
+
+func TestSelectedFrameworks(t *testing.T) {
+	require.Equal(t, spec.AllFrameworks, SelectedFrameworks(spec.CompliancePolicy{}))
+	require.Equal(t, []string{"hipaa", "sox"}, SelectedFrameworks(spec.CompliancePolicy{Frameworks: []string{"sox", "hipaa", "nope"}}))
+	all := SelectedFrameworks(spec.CompliancePolicy{})
+	all[0] = "changed"
+	require.Equal(t, spec.FrameworkGDPR, spec.AllFrameworks[0])
 }
 
 func TestSummaryListsAtMostThree(t *testing.T) {
 	in := compliantInput()
-	in.Settings = Settings{}
+	in.Settings = spec.ComplianceSettings{}
 	in.Signed = false
-	r := Evaluate(in, Policy{}, now)
+	r := Evaluate(in, spec.CompliancePolicy{}, now)
 	require.Equal(t, "failed: SEC-011 encryption at rest (compliance.settings.encryptionAtRest), "+
 		"SEC-012 audit logging (compliance.settings.auditLogging); 2 warnings", r.Summary())
 	in.Scanned = false
 	in.Deployment = deployment(&corev1.Container{Name: "app", Image: pinnedImage})
-	r = Evaluate(in, Policy{Waivers: []Waiver{{Rule: RuleProbes, Reason: "a worker without HTTP", Expires: "2027-06-30"}}}, now)
+	r = Evaluate(in, spec.CompliancePolicy{Waivers: []spec.Waiver{{Rule: spec.RuleProbes, Reason: "a worker without HTTP", Expires: "2027-06-30"}}}, now)
 	require.Equal(t, "failed: SEC-001 runs as non-root (container.securityContext.runAsNonRoot), "+
 		"SEC-002 no privilege escalation (container.securityContext.allowPrivilegeEscalation), "+
 		"SEC-003 all capabilities dropped (container.securityContext.dropCapabilities), and 5 more; 2 warnings; 1 waived (SEC-006)", r.Summary())
@@ -212,8 +222,8 @@ func TestSummaryListsAtMostThree(t *testing.T) {
 func TestReportJSONRoundTrip(t *testing.T) {
 	in := noReadOnlyRoot()
 	in.Signed = false
-	p := Policy{Frameworks: []string{FrameworkPCI}, WarningsBlock: true,
-		Waivers: []Waiver{{Rule: RuleImageSigned, Reason: "keys next sprint", Expires: "2027-01-01"}}}
+	p := spec.CompliancePolicy{Frameworks: []string{spec.FrameworkPCI}, WarningsBlock: true,
+		Waivers: []spec.Waiver{{Rule: spec.RuleImageSigned, Reason: "keys next sprint", Expires: "2027-01-01"}}}
 	r := Evaluate(in, p, now)
 	require.Equal(t, "demo-production/demo-app-green", r.Target)
 	require.Equal(t, pinnedImage, r.Image)
@@ -272,7 +282,7 @@ func TestWriteReportError(t *testing.T) {
 func TestTable(t *testing.T) {
 	in := noReadOnlyRoot()
 	in.Signed = false
-	p := Policy{Frameworks: []string{FrameworkPCI}, Waivers: []Waiver{{Rule: RuleRateLimiting, Reason: "the gateway limits\trates", Expires: "2027-01-01"}}}
+	p := spec.CompliancePolicy{Frameworks: []string{spec.FrameworkPCI}, Waivers: []spec.Waiver{{Rule: spec.RuleRateLimiting, Reason: "the gateway limits\trates", Expires: "2027-01-01"}}}
 	in.Settings.RateLimiting = nil
 	var buf bytes.Buffer
 	Table(&buf, Evaluate(in, p, now))

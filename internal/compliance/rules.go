@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // Statuses of a rule and of a report. A report is passed, warning or failed; "error" is a rule that could not
@@ -33,7 +35,7 @@ type Input struct {
 	// Deployment is the rendered production Deployment (render.Deployment), exactly what the apply sends.
 	Deployment *appsv1.Deployment
 	// Settings are the app's declared settings (the spec's compliance.settings).
-	Settings Settings
+	Settings spec.ComplianceSettings
 	// Image is the image as deployed (repository:tag@sha256:...). The digest rule checks it as well as every
 	// container's image in the Deployment.
 	Image string
@@ -67,22 +69,9 @@ type Rule struct {
 	Check func(Input) Outcome `json:"-"`
 }
 
-// Rule IDs of the built-in rules.
-const (
-	RuleRunAsNonRoot           = "SEC-001"
-	RuleNoPrivilegeEscalation  = "SEC-002"
-	RuleDropAllCapabilities    = "SEC-003"
-	RuleReadOnlyRootFilesystem = "SEC-004"
-	RuleResources              = "SEC-005"
-	RuleProbes                 = "SEC-006"
-	RuleImageDigest            = "SEC-007"
-	RuleImageScanned           = "SEC-008"
-	RuleImageSigned            = "SEC-009"
-	RuleNoSecretsInEnv         = "SEC-010"
-	RuleEncryptionAtRest       = "SEC-011"
-	RuleAuditLogging           = "SEC-012"
-	RuleRateLimiting           = "SEC-013"
-)
+// SettingsPath is where the spec keeps the declared settings (spec.Compliance.Settings); the settings rules
+// name their fields under it ("compliance.settings.encryptionAtRest"), so a message says what to write.
+const SettingsPath = "compliance.settings"
 
 const (
 	securityContextPath          = "container.securityContext"
@@ -100,32 +89,32 @@ const (
 // trails (SOX, HIPAA §164.312(b), PCI DSS req. 10) and protection of public-facing applications (PCI DSS
 // req. 6.4).
 var catalog = []Rule{
-	{ID: RuleRunAsNonRoot, Title: "runs as non-root", Field: securityContextPath + ".runAsNonRoot",
-		Frameworks: []string{FrameworkHIPAA, FrameworkPCI}, Severity: SeverityHigh, Check: checkRunAsNonRoot},
-	{ID: RuleNoPrivilegeEscalation, Title: "no privilege escalation", Field: securityContextPath + ".allowPrivilegeEscalation",
-		Frameworks: []string{FrameworkHIPAA, FrameworkPCI}, Severity: SeverityHigh, Check: checkNoPrivilegeEscalation},
-	{ID: RuleDropAllCapabilities, Title: "all capabilities dropped", Field: securityContextPath + ".dropCapabilities",
-		Frameworks: []string{FrameworkHIPAA, FrameworkPCI}, Severity: SeverityMedium, Check: checkDropAllCapabilities},
-	{ID: RuleReadOnlyRootFilesystem, Title: "read-only root filesystem", Field: securityContextPath + ".readOnlyRootFilesystem",
-		Frameworks: []string{FrameworkHIPAA, FrameworkPCI}, Severity: SeverityMedium, Check: checkReadOnlyRootFilesystem},
-	{ID: RuleResources, Title: "resource requests and limits", Field: "container.resources",
-		Frameworks: []string{FrameworkGDPR, FrameworkHIPAA}, Severity: SeverityMedium, Check: checkResources},
-	{ID: RuleProbes, Title: "liveness and readiness probes", Field: "container.probes",
-		Frameworks: []string{FrameworkGDPR, FrameworkHIPAA}, Severity: SeverityLow, Check: checkProbes},
-	{ID: RuleImageDigest, Title: "image pinned by digest", Field: "image",
-		Frameworks: []string{FrameworkPCI, FrameworkSOX}, Severity: SeverityHigh, Check: checkImageDigest},
-	{ID: RuleImageScanned, Title: "image scanned without blocking findings", Field: "scan",
-		Frameworks: []string{FrameworkGDPR, FrameworkHIPAA, FrameworkPCI}, Severity: SeverityHigh, Check: checkImageScanned},
-	{ID: RuleImageSigned, Title: "image signed", Field: "image.signing",
-		Frameworks: []string{FrameworkHIPAA, FrameworkPCI, FrameworkSOX}, Severity: SeverityMedium, Check: checkImageSigned},
-	{ID: RuleNoSecretsInEnv, Title: "no secrets in plain environment variables", Field: envPath,
-		Frameworks: []string{FrameworkGDPR, FrameworkHIPAA, FrameworkPCI, FrameworkSOX}, Severity: SeverityHigh, Check: checkNoSecretsInEnv},
-	{ID: RuleEncryptionAtRest, Title: "encryption at rest", Field: SettingsPath + ".encryptionAtRest",
-		Frameworks: []string{FrameworkGDPR, FrameworkHIPAA, FrameworkPCI}, Severity: SeverityHigh, Check: checkEncryptionAtRest},
-	{ID: RuleAuditLogging, Title: "audit logging", Field: SettingsPath + ".auditLogging",
-		Frameworks: []string{FrameworkHIPAA, FrameworkPCI, FrameworkSOX}, Severity: SeverityHigh, Check: checkAuditLogging},
-	{ID: RuleRateLimiting, Title: "rate limiting", Field: SettingsPath + ".rateLimiting",
-		Frameworks: []string{FrameworkPCI}, Severity: SeverityMedium, Check: checkRateLimiting},
+	{ID: spec.RuleRunAsNonRoot, Title: "runs as non-root", Field: securityContextPath + ".runAsNonRoot",
+		Frameworks: []string{spec.FrameworkHIPAA, spec.FrameworkPCI}, Severity: SeverityHigh, Check: checkRunAsNonRoot},
+	{ID: spec.RuleNoPrivilegeEscalation, Title: "no privilege escalation", Field: securityContextPath + ".allowPrivilegeEscalation",
+		Frameworks: []string{spec.FrameworkHIPAA, spec.FrameworkPCI}, Severity: SeverityHigh, Check: checkNoPrivilegeEscalation},
+	{ID: spec.RuleDropAllCapabilities, Title: "all capabilities dropped", Field: securityContextPath + ".dropCapabilities",
+		Frameworks: []string{spec.FrameworkHIPAA, spec.FrameworkPCI}, Severity: SeverityMedium, Check: checkDropAllCapabilities},
+	{ID: spec.RuleReadOnlyRootFilesystem, Title: "read-only root filesystem", Field: securityContextPath + ".readOnlyRootFilesystem",
+		Frameworks: []string{spec.FrameworkHIPAA, spec.FrameworkPCI}, Severity: SeverityMedium, Check: checkReadOnlyRootFilesystem},
+	{ID: spec.RuleResources, Title: "resource requests and limits", Field: "container.resources",
+		Frameworks: []string{spec.FrameworkGDPR, spec.FrameworkHIPAA}, Severity: SeverityMedium, Check: checkResources},
+	{ID: spec.RuleProbes, Title: "liveness and readiness probes", Field: "container.probes",
+		Frameworks: []string{spec.FrameworkGDPR, spec.FrameworkHIPAA}, Severity: SeverityLow, Check: checkProbes},
+	{ID: spec.RuleImageDigest, Title: "image pinned by digest", Field: "image",
+		Frameworks: []string{spec.FrameworkPCI, spec.FrameworkSOX}, Severity: SeverityHigh, Check: checkImageDigest},
+	{ID: spec.RuleImageScanned, Title: "image scanned without blocking findings", Field: "scan",
+		Frameworks: []string{spec.FrameworkGDPR, spec.FrameworkHIPAA, spec.FrameworkPCI}, Severity: SeverityHigh, Check: checkImageScanned},
+	{ID: spec.RuleImageSigned, Title: "image signed", Field: "image.signing",
+		Frameworks: []string{spec.FrameworkHIPAA, spec.FrameworkPCI, spec.FrameworkSOX}, Severity: SeverityMedium, Check: checkImageSigned},
+	{ID: spec.RuleNoSecretsInEnv, Title: "no secrets in plain environment variables", Field: envPath,
+		Frameworks: []string{spec.FrameworkGDPR, spec.FrameworkHIPAA, spec.FrameworkPCI, spec.FrameworkSOX}, Severity: SeverityHigh, Check: checkNoSecretsInEnv},
+	{ID: spec.RuleEncryptionAtRest, Title: "encryption at rest", Field: SettingsPath + ".encryptionAtRest",
+		Frameworks: []string{spec.FrameworkGDPR, spec.FrameworkHIPAA, spec.FrameworkPCI}, Severity: SeverityHigh, Check: checkEncryptionAtRest},
+	{ID: spec.RuleAuditLogging, Title: "audit logging", Field: SettingsPath + ".auditLogging",
+		Frameworks: []string{spec.FrameworkHIPAA, spec.FrameworkPCI, spec.FrameworkSOX}, Severity: SeverityHigh, Check: checkAuditLogging},
+	{ID: spec.RuleRateLimiting, Title: "rate limiting", Field: SettingsPath + ".rateLimiting",
+		Frameworks: []string{spec.FrameworkPCI}, Severity: SeverityMedium, Check: checkRateLimiting},
 }
 
 // Rules returns the built-in rules in ID order, as copies (changing them changes nothing), for documentation
@@ -136,22 +125,6 @@ func Rules() []Rule {
 		out[i].Frameworks = slices.Clone(out[i].Frameworks)
 	}
 	return out
-}
-
-func ruleByID(id string) (Rule, bool) {
-	i := slices.IndexFunc(catalog, func(r Rule) bool { return r.ID == id })
-	if i < 0 {
-		return Rule{}, false
-	}
-	return catalog[i], true
-}
-
-func ruleIDs() []string {
-	ids := make([]string, len(catalog))
-	for i, r := range catalog {
-		ids[i] = r.ID
-	}
-	return ids
 }
 
 func passed(format string, args ...any) Outcome {

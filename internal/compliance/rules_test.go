@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 const (
@@ -80,7 +82,7 @@ func deployment(containers ...*corev1.Container) *appsv1.Deployment {
 func compliantInput() Input {
 	return Input{
 		Deployment: deployment(appContainer()),
-		Settings:   Settings{EncryptionAtRest: ptr(true), AuditLogging: ptr(true), RateLimiting: ptr(true)},
+		Settings:   spec.ComplianceSettings{EncryptionAtRest: ptr(true), AuditLogging: ptr(true), RateLimiting: ptr(true)},
 		Image:      pinnedImage,
 		Scanned:    true, ScanPassed: true, Signed: true,
 	}
@@ -105,7 +107,7 @@ type ruleCase struct {
 // ruleCases lists, by rule ID, inputs that pass, warn, fail or cannot be evaluated. Each case starts from
 // compliantInput, so only the rule under test changes its outcome.
 var ruleCases = map[string][]ruleCase{
-	RuleRunAsNonRoot: {
+	spec.RuleRunAsNonRoot: {
 		{name: "compliant", status: StatusPassed, message: "runAsUser 10001"},
 		{name: "runAsNonRoot without a user", status: StatusPassed, message: "runAsNonRoot: true", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.RunAsUser = nil
@@ -140,7 +142,7 @@ var ruleCases = map[string][]ruleCase{
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 		{name: "no containers", status: StatusError, change: func(in *Input) { in.Deployment = deployment() }},
 	},
-	RuleNoPrivilegeEscalation: {
+	spec.RuleNoPrivilegeEscalation: {
 		{name: "compliant", status: StatusPassed},
 		{name: "unset (defaults to true)", status: StatusFailed, message: "set container.securityContext.allowPrivilegeEscalation: false", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.AllowPrivilegeEscalation = nil
@@ -153,7 +155,7 @@ var ruleCases = map[string][]ruleCase{
 		})},
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 	},
-	RuleDropAllCapabilities: {
+	spec.RuleDropAllCapabilities: {
 		{name: "compliant", status: StatusPassed},
 		{name: "NET_BIND_SERVICE added back", status: StatusPassed, change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.Capabilities.Add = []corev1.Capability{"NET_BIND_SERVICE"}
@@ -171,7 +173,7 @@ var ruleCases = map[string][]ruleCase{
 			c.SecurityContext = nil
 		})},
 	},
-	RuleReadOnlyRootFilesystem: {
+	spec.RuleReadOnlyRootFilesystem: {
 		{name: "compliant", status: StatusPassed},
 		{name: "unset", status: StatusFailed, message: "set container.securityContext.readOnlyRootFilesystem: true", change: withContainer(func(c *corev1.Container) {
 			c.SecurityContext.ReadOnlyRootFilesystem = nil
@@ -186,7 +188,7 @@ var ruleCases = map[string][]ruleCase{
 			in.Deployment = deployment(appContainer(), side)
 		}},
 	},
-	RuleResources: {
+	spec.RuleResources: {
 		{name: "compliant", status: StatusPassed},
 		{name: "no resources", status: StatusFailed, message: "set container.resources.requests.cpu, container.resources.requests.memory, container.resources.limits.cpu, container.resources.limits.memory", change: withContainer(func(c *corev1.Container) {
 			c.Resources = corev1.ResourceRequirements{}
@@ -201,7 +203,7 @@ var ruleCases = map[string][]ruleCase{
 			in.Deployment.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "migrate"}}
 		}},
 	},
-	RuleProbes: {
+	spec.RuleProbes: {
 		{name: "compliant", status: StatusPassed},
 		{name: "no liveness probe", status: StatusFailed, message: "set container.probes.liveness (", change: withContainer(func(c *corev1.Container) {
 			c.LivenessProbe = nil
@@ -213,7 +215,7 @@ var ruleCases = map[string][]ruleCase{
 			c.LivenessProbe, c.ReadinessProbe = nil, nil
 		})},
 	},
-	RuleImageDigest: {
+	spec.RuleImageDigest: {
 		{name: "tag and digest", status: StatusPassed},
 		{name: "digest only", status: StatusPassed, change: func(in *Input) {
 			in.Image = "registry.example/demo-app@" + digest
@@ -236,17 +238,17 @@ var ruleCases = map[string][]ruleCase{
 		{name: "the input's image without a Deployment", status: StatusPassed, change: func(in *Input) { in.Deployment = nil }},
 		{name: "nothing to check", status: StatusError, change: func(in *Input) { in.Deployment, in.Image = nil, "" }},
 	},
-	RuleImageScanned: {
+	spec.RuleImageScanned: {
 		{name: "scanned and passed", status: StatusPassed},
 		{name: "blocking findings", status: StatusFailed, message: "scan.ignore", change: func(in *Input) { in.ScanPassed = false }},
 		{name: "not scanned", status: StatusFailed, message: "not scanned", change: func(in *Input) { in.Scanned, in.ScanPassed = false, false }},
 		{name: "not scanned, passed set anyway", status: StatusFailed, change: func(in *Input) { in.Scanned = false }},
 	},
-	RuleImageSigned: {
+	spec.RuleImageSigned: {
 		{name: "signed", status: StatusPassed},
 		{name: "unsigned", status: StatusWarning, message: "set image.signing", change: func(in *Input) { in.Signed = false }},
 	},
-	RuleNoSecretsInEnv: {
+	spec.RuleNoSecretsInEnv: {
 		{name: "secretKeyRef", status: StatusPassed},
 		{name: "a literal password", status: StatusFailed, message: "container.env DB_PASSWORD has a literal value; move the value into a Kubernetes Secret and reference it with secretRef", change: withContainer(func(c *corev1.Container) {
 			c.Env[1].ValueFrom, c.Env[1].Value = nil, "hunter2"
@@ -277,17 +279,17 @@ var ruleCases = map[string][]ruleCase{
 		})},
 		{name: "no Deployment", status: StatusError, change: func(in *Input) { in.Deployment = nil }},
 	},
-	RuleEncryptionAtRest: {
+	spec.RuleEncryptionAtRest: {
 		{name: "declared true", status: StatusPassed},
 		{name: "not declared", status: StatusFailed, message: "declare compliance.settings.encryptionAtRest: true", change: func(in *Input) { in.Settings.EncryptionAtRest = nil }},
 		{name: "declared false", status: StatusFailed, message: "declared false", change: func(in *Input) { in.Settings.EncryptionAtRest = ptr(false) }},
 	},
-	RuleAuditLogging: {
+	spec.RuleAuditLogging: {
 		{name: "declared true", status: StatusPassed},
 		{name: "not declared", status: StatusFailed, message: "declare compliance.settings.auditLogging: true", change: func(in *Input) { in.Settings.AuditLogging = nil }},
 		{name: "declared false", status: StatusFailed, change: func(in *Input) { in.Settings.AuditLogging = ptr(false) }},
 	},
-	RuleRateLimiting: {
+	spec.RuleRateLimiting: {
 		{name: "declared true", status: StatusPassed},
 		{name: "not declared warns", status: StatusWarning, message: "declare compliance.settings.rateLimiting: true", change: func(in *Input) { in.Settings.RateLimiting = nil }},
 		{name: "declared false fails", status: StatusFailed, change: func(in *Input) { in.Settings.RateLimiting = ptr(false) }},
@@ -301,13 +303,25 @@ func TestEveryRuleHasPassingAndFailingCases(t *testing.T) {
 			statuses = append(statuses, c.status)
 		}
 		require.Contains(t, statuses, StatusPassed, r.ID)
-		if r.ID == RuleImageSigned {
+		if r.ID == spec.RuleImageSigned {
 			require.Contains(t, statuses, StatusWarning, r.ID)
 		} else {
 			require.Contains(t, statuses, StatusFailed, r.ID)
 		}
 	}
 	require.Len(t, ruleCases, len(Rules()))
+}
+
+// The rule IDs a spec may waive (spec.RuleIDs) and the rules this package has are the same set: a rule added
+// here must be added to the spec's vocabulary too, or no waiver could name it, and a spec must not accept a
+// waiver for a rule that does not exist.
+func TestCatalogMatchesSpecRuleIDs(t *testing.T) {
+	var ids []string
+	for _, r := range Rules() {
+		ids = append(ids, r.ID)
+	}
+	require.ElementsMatch(t, spec.RuleIDs, ids)
+	require.Equal(t, spec.RuleIDs, ids, "the catalog is in ID order, like spec.RuleIDs")
 }
 
 func TestRules(t *testing.T) {
@@ -328,11 +342,11 @@ func TestRules(t *testing.T) {
 }
 
 func TestCompliantInputPassesEverything(t *testing.T) {
-	r := Evaluate(compliantInput(), Policy{}, now)
+	r := Evaluate(compliantInput(), spec.CompliancePolicy{}, now)
 	require.Equal(t, StatusPassed, r.Status, r.Summary())
 	require.Len(t, r.Rules, len(Rules()))
 	require.Equal(t, Counts{Passed: len(Rules())}, r.Counts)
-	require.False(t, r.Blocks(Policy{WarningsBlock: true}))
+	require.False(t, r.Blocks(spec.CompliancePolicy{WarningsBlock: true}))
 }
 
 func TestCatalog(t *testing.T) {
@@ -345,14 +359,14 @@ func TestCatalog(t *testing.T) {
 		require.NotEmpty(t, r.Field)
 		require.NotEmpty(t, r.Frameworks, r.ID)
 		for _, f := range r.Frameworks {
-			require.Contains(t, AllFrameworks, f, r.ID)
+			require.Contains(t, spec.AllFrameworks, f, r.ID)
 		}
 		require.Contains(t, []string{SeverityHigh, SeverityMedium, SeverityLow}, r.Severity, r.ID)
 		require.NotNil(t, r.Check, r.ID)
 	}
 	// Every framework has rules of its own to run.
-	for _, f := range AllFrameworks {
-		require.NotEmpty(t, Evaluate(compliantInput(), Policy{Frameworks: []string{f}}, now).Rules, f)
+	for _, f := range spec.AllFrameworks {
+		require.NotEmpty(t, Evaluate(compliantInput(), spec.CompliancePolicy{Frameworks: []string{f}}, now).Rules, f)
 	}
 	// Rules returns copies.
 	rs := Rules()

@@ -35,7 +35,8 @@ const defaultPATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // for that architecture (a Go program built with CGO_ENABLED=0 GOOS=linux), since the image has no libc or
 // loader to run anything else. The file is read once, so changing it afterwards does not change the image.
 //
-// Invalid options and unusable binaries are *FieldError values naming the field ("binary" for the binary).
+// Invalid options and unusable binaries are spec.FieldError values (wrapped) whose Path names the field
+// ("Options.Version"; BinaryField for the binary).
 func FromBinary(binaryPath string, opts Options) (v1.Image, error) {
 	o, err := opts.withDefaults(binaryPath)
 	if err != nil {
@@ -103,34 +104,34 @@ func FromBinary(binaryPath string, opts Options) (v1.Image, error) {
 // readBinary reads the binary and checks that the image can run it: a static Linux ELF executable for arch.
 func readBinary(binaryPath, arch string) ([]byte, error) {
 	if binaryPath == "" {
-		return nil, fieldErr("binary", "no path given; build the program first (CGO_ENABLED=0 GOOS=linux go build)")
+		return nil, fieldErr(BinaryField, "no path given; build the program first (CGO_ENABLED=0 GOOS=linux go build)")
 	}
 	st, err := os.Stat(binaryPath)
 	if err != nil {
-		return nil, fieldErr("binary", "%v", err)
+		return nil, fieldErr(BinaryField, "%v", err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fieldErr("binary", "%s is not a regular file", binaryPath)
+		return nil, fieldErr(BinaryField, "%s is not a regular file", binaryPath)
 	}
 	data, err := os.ReadFile(binaryPath)
 	if err != nil {
-		return nil, fieldErr("binary", "%v", err)
+		return nil, fieldErr(BinaryField, "%v", err)
 	}
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
-		return nil, fieldErr("binary", "%s is not an ELF executable (%v); build it for Linux: GOOS=linux go build", binaryPath, err)
+		return nil, fieldErr(BinaryField, "%s is not an ELF executable (%v); build it for Linux: GOOS=linux go build", binaryPath, err)
 	}
 	defer f.Close()
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
-		return nil, fieldErr("binary", "%s is an ELF %s, not an executable", binaryPath, f.Type)
+		return nil, fieldErr(BinaryField, "%s is an ELF %s, not an executable", binaryPath, f.Type)
 	}
 	if got := elfArch(f); got != "" && got != arch {
-		return nil, fieldErr("binary", "%s is built for %s, the image is for %s; build it with GOARCH=%s or set Options.Architecture to %s", binaryPath, got, arch, arch, got)
+		return nil, fieldErr(BinaryField, "%s is built for %s, the image is for %s; build it with GOARCH=%s or set Options.Architecture to %s", binaryPath, got, arch, arch, got)
 	}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
 			interp, _ := io.ReadAll(io.LimitReader(p.Open(), 256))
-			return nil, fieldErr("binary", "%s is dynamically linked (loader %s), and the image has no libc; build it statically: CGO_ENABLED=0 go build", binaryPath, strings.TrimRight(string(interp), "\x00"))
+			return nil, fieldErr(BinaryField, "%s is dynamically linked (loader %s), and the image has no libc; build it statically: CGO_ENABLED=0 go build", binaryPath, strings.TrimRight(string(interp), "\x00"))
 		}
 	}
 	return data, nil

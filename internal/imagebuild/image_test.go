@@ -17,6 +17,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 var (
@@ -154,30 +156,30 @@ func TestFromBinaryRejectsBadOptions(t *testing.T) {
 		field string
 		text  string
 	}{
-		{"no version", Options{}, "Version", "empty"},
-		{"version with space", Options{Version: "v1 .0"}, "Version", "whitespace"},
-		{"version with newline", Options{Version: "v1\n"}, "Version", "whitespace"},
-		{"version not ASCII", Options{Version: "v1.0.0-ü"}, "Version", "printable"},
-		{"version too long", Options{Version: "v" + strings.Repeat("1", 128)}, "Version", "at most 128"},
-		{"relative path", Options{Version: "v1", Path: "app/hello"}, "Path", "not absolute"},
-		{"directory path", Options{Version: "v1", Path: "/app/"}, "Path", "directory"},
-		{"root path", Options{Version: "v1", Path: "/"}, "Path", "directory"},
-		{"unclean path", Options{Version: "v1", Path: "/app/../hello"}, "Path", "not clean"},
-		{"path with space", Options{Version: "v1", Path: "/my app/hello"}, "Path", "part"},
-		{"user name", Options{Version: "v1", User: "nobody"}, "User", "not numeric"},
-		{"relative source", Options{Version: "v1", Source: "github.com/vektagraf/slipway"}, "Source", "absolute URL"},
-		{"env without =", Options{Version: "v1", Env: []string{"FOO"}}, "Env", "KEY=VALUE"},
-		{"env sets the version", Options{Version: "v1", Env: []string{"SLIPWAY_IMAGE_VERSION=x"}}, "Env", "sets itself"},
-		{"env twice", Options{Version: "v1", Env: []string{"A=1", "A=2"}}, "Env", "second time"},
-		{"bad architecture", Options{Version: "v1", Architecture: "x86-64"}, "Architecture", "GOARCH"},
-		{"wrong architecture", Options{Version: "v1", Architecture: otherArch()}, "binary", "GOARCH=" + otherArch()},
-		{"created before 1970", Options{Version: "v1", Created: time.Date(1969, 1, 1, 0, 0, 0, 0, time.UTC)}, "Created", "1970"},
+		{"no version", Options{}, "Options.Version", "empty"},
+		{"version with space", Options{Version: "v1 .0"}, "Options.Version", "whitespace"},
+		{"version with newline", Options{Version: "v1\n"}, "Options.Version", "whitespace"},
+		{"version not ASCII", Options{Version: "v1.0.0-ü"}, "Options.Version", "printable"},
+		{"version too long", Options{Version: "v" + strings.Repeat("1", 128)}, "Options.Version", "at most 128"},
+		{"relative path", Options{Version: "v1", Path: "app/hello"}, "Options.Path", "not absolute"},
+		{"directory path", Options{Version: "v1", Path: "/app/"}, "Options.Path", "directory"},
+		{"root path", Options{Version: "v1", Path: "/"}, "Options.Path", "directory"},
+		{"unclean path", Options{Version: "v1", Path: "/app/../hello"}, "Options.Path", "not clean"},
+		{"path with space", Options{Version: "v1", Path: "/my app/hello"}, "Options.Path", "part"},
+		{"user name", Options{Version: "v1", User: "nobody"}, "Options.User", "not numeric"},
+		{"relative source", Options{Version: "v1", Source: "github.com/vektagraf/slipway"}, "Options.Source", "absolute URL"},
+		{"env without =", Options{Version: "v1", Env: []string{"FOO"}}, "Options.Env", "KEY=VALUE"},
+		{"env sets the version", Options{Version: "v1", Env: []string{"SLIPWAY_IMAGE_VERSION=x"}}, "Options.Env", "sets itself"},
+		{"env twice", Options{Version: "v1", Env: []string{"A=1", "A=2"}}, "Options.Env", "second time"},
+		{"bad architecture", Options{Version: "v1", Architecture: "x86-64"}, "Options.Architecture", "GOARCH"},
+		{"wrong architecture", Options{Version: "v1", Architecture: otherArch()}, BinaryField, "GOARCH=" + otherArch()},
+		{"created before 1970", Options{Version: "v1", Created: time.Date(1969, 1, 1, 0, 0, 0, 0, time.UTC)}, "Options.Created", "1970"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := FromBinary(bin, tc.opts)
-			var fe *FieldError
+			var fe spec.FieldError
 			require.ErrorAs(t, err, &fe)
-			require.Equal(t, tc.field, fe.Field, "%v", err)
+			require.Equal(t, tc.field, fe.Path, "%v", err)
 			require.Contains(t, err.Error(), tc.text)
 		})
 	}
@@ -208,9 +210,9 @@ func TestFromBinaryRejectsWhatTheImageCannotRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := FromBinary(tc.path, Options{Version: "v1", Path: "/app/x"})
-			var fe *FieldError
+			var fe spec.FieldError
 			require.ErrorAs(t, err, &fe)
-			require.Equal(t, "binary", fe.Field)
+			require.Equal(t, BinaryField, fe.Path)
 			require.Contains(t, err.Error(), tc.text)
 		})
 	}

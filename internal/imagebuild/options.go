@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // Defaults FromBinary uses for empty Options fields.
@@ -54,23 +56,19 @@ type Options struct {
 	Created time.Time
 }
 
-// FieldError is an invalid option or binary. Field names the Options field ("Version", "Path", ...) or
-// "binary" for the binary itself, so a command line can name its own flag in the message.
-type FieldError struct {
-	Field string
-	// Problem says what is wrong and how to fix it.
-	Problem string
-}
+// BinaryField is the path of the field errors about the binary itself (FromBinary's binaryPath); an invalid
+// option's path is "Options." and the field's name ("Options.Version").
+const BinaryField = "binary"
 
-func (e *FieldError) Error() string {
-	if e.Field == "binary" {
-		return "imagebuild: binary: " + e.Problem
-	}
-	return "imagebuild: Options." + e.Field + ": " + e.Problem
-}
-
+// fieldErr reports an invalid option (field is its name in Options) or binary (field is BinaryField) as a
+// spec.FieldError, the module's one field error type, so a command line finds the field with errors.As and
+// names its own flag; the message reads "imagebuild: Options.Version: ...".
 func fieldErr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
+	path := "Options." + field
+	if field == BinaryField {
+		path = BinaryField
+	}
+	return fmt.Errorf("imagebuild: %w", spec.FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 var (

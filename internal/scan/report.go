@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // ReportSchemaVersion is the version of the Report format; it changes when a field changes meaning, so a
@@ -35,10 +37,10 @@ type Report struct {
 	// reproduced or explained later ("the database was a week old").
 	Scanners map[string]ScannerInfo `json:"scanners"`
 	// Time is when the scan ran.
-	Time     time.Time `json:"time"`
-	Policy   Policy    `json:"policy"`
-	Findings []Finding `json:"findings"`
-	Verdict  Verdict   `json:"verdict"`
+	Time     time.Time       `json:"time"`
+	Policy   spec.ScanPolicy `json:"policy"`
+	Findings []Finding       `json:"findings"`
+	Verdict  Verdict         `json:"verdict"`
 }
 
 // ScannerInfo identifies one scanner run: the CLI's version and the vulnerability database it used.

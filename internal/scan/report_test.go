@@ -11,11 +11,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 func testReport() Report {
-	policy := Policy{Ignore: []Ignore{{ID: "CVE-2099-0002", Reason: "no fix upstream; not reachable", Expires: "2027-01-31"}}}
-	policy.ApplyDefaults()
+	policy := spec.ScanPolicy{FailOn: spec.DefaultFailOn,
+		Ignore: []spec.Ignore{{ID: "CVE-2099-0002", Reason: "no fix upstream; not reachable", Expires: "2027-01-31"}}}
 	findings := []Finding{critical, high, low}
 	return Report{
 		Target: "registry.local:5000/demo:1.2.3",
@@ -27,7 +29,7 @@ func testReport() Report {
 		Time:     now,
 		Policy:   policy,
 		Findings: findings,
-		Verdict:  policy.Evaluate(findings, now),
+		Verdict:  Evaluate(policy, findings, now),
 	}
 }
 
@@ -78,7 +80,7 @@ func TestWriteReports(t *testing.T) {
 
 func TestWriteReportsEmptyReport(t *testing.T) {
 	dir := t.TempDir()
-	v := Policy{}.Evaluate(nil, now)
+	v := Evaluate(spec.ScanPolicy{}, nil, now)
 	_, err := WriteReports(dir, Report{Target: ".", Time: now, Verdict: v}, []byte("{}\n"))
 	require.NoError(t, err)
 	b, err := os.ReadFile(filepath.Join(dir, "report.json"))

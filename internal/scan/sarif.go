@@ -71,11 +71,11 @@ func SARIF(findings []Finding, tool ToolInfo) ([]byte, error) {
 		rule := sarifRule{
 			ID:                   id,
 			ShortDescription:     sarifText{Text: text},
-			DefaultConfiguration: sarifConfiguration{Level: ri.severity.sarifLevel()},
+			DefaultConfiguration: sarifConfiguration{Level: sarifLevel(ri.severity)},
 			Help:                 sarifText{Text: fmt.Sprintf("%s (%s): %s", id, ri.severity, text)},
 			Properties: sarifRuleProperties{
 				Tags:             []string{"security", "vulnerability", ri.severity.String()},
-				SecuritySeverity: ri.severity.securityScore(),
+				SecuritySeverity: securityScore(ri.severity),
 			},
 		}
 		if validURI(ri.url) {
@@ -101,7 +101,7 @@ func SARIF(findings []Finding, tool ToolInfo) ([]byte, error) {
 		results = append(results, sarifResult{
 			RuleID:              f.ID,
 			RuleIndex:           ruleIndex[f.ID],
-			Level:               f.Severity.sarifLevel(),
+			Level:               sarifLevel(f.Severity),
 			Message:             sarifText{Text: resultMessage(f)},
 			Locations:           locations,
 			PartialFingerprints: map[string]string{fingerprintKey: hex.EncodeToString(sum[:])},
@@ -262,3 +262,31 @@ type (
 		Scanners         []string `json:"scanners"`
 	}
 )
+
+// securityScore is the CVSS-like number GitHub code scanning reads from a SARIF rule's
+// properties.security-severity to rank alerts; each value sits inside the CVSS band of its severity.
+func securityScore(s Severity) string {
+	switch s {
+	case SeverityCritical:
+		return "9.5"
+	case SeverityHigh:
+		return "8.0"
+	case SeverityMedium:
+		return "5.5"
+	case SeverityLow:
+		return "2.0"
+	}
+	return "" // UNKNOWN: no score rather than an invented one.
+}
+
+// sarifLevel maps a severity to a SARIF result level: error for what a default policy blocks on, warning for
+// MEDIUM, note for the rest.
+func sarifLevel(s Severity) string {
+	switch s {
+	case SeverityCritical, SeverityHigh:
+		return "error"
+	case SeverityMedium:
+		return "warning"
+	}
+	return "note"
+}

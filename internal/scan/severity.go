@@ -1,110 +1,22 @@
 package scan
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
+import "github.com/vektagraf/slipway/internal/spec"
 
-// Severity ranks a vulnerability the way both scanners do, from UNKNOWN (the zero value, so a finding whose
-// severity was never set is not mistaken for a low one) to CRITICAL. It is written as its name in JSON and
-// YAML ("HIGH"), so a policy reads the same in a spec file, a workflow input and a report.
-type Severity int
+// Severity is spec.Severity: the spec's scan.failOn is written in severities, so the type lives in
+// internal/spec, and findings carry the same type so a policy and a finding compare directly. The alias keeps
+// the parsers, the merge and the reports of this package (and their callers) writing scan.Severity.
+type Severity = spec.Severity
 
-// SeverityUnknown, SeverityLow, SeverityMedium, SeverityHigh and SeverityCritical are the severities in
-// increasing order, so comparing two Severity values compares their seriousness.
+// SeverityUnknown, SeverityLow, SeverityMedium, SeverityHigh and SeverityCritical are spec's severities under
+// this package's names, for the same reason as Severity.
 const (
-	SeverityUnknown Severity = iota
-	SeverityLow
-	SeverityMedium
-	SeverityHigh
-	SeverityCritical
+	SeverityUnknown  = spec.SeverityUnknown
+	SeverityLow      = spec.SeverityLow
+	SeverityMedium   = spec.SeverityMedium
+	SeverityHigh     = spec.SeverityHigh
+	SeverityCritical = spec.SeverityCritical
 )
 
-// Severities lists every severity from the most to the least serious, the order reports and summaries use.
-var Severities = []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow, SeverityUnknown}
-
-var severityNames = [...]string{
-	SeverityUnknown:  "UNKNOWN",
-	SeverityLow:      "LOW",
-	SeverityMedium:   "MEDIUM",
-	SeverityHigh:     "HIGH",
-	SeverityCritical: "CRITICAL",
-}
-
-// ParseSeverity reads a severity case-insensitively in either scanner's spelling: Trivy writes "HIGH", Grype
-// writes "High" and has "Negligible", which becomes LOW (the lowest severity that still counts as a finding).
-// Anything else is an error rather than UNKNOWN, so a misspelt policy or a changed report format is noticed
-// instead of silently weakening the gate.
-func ParseSeverity(s string) (Severity, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "CRITICAL":
-		return SeverityCritical, nil
-	case "HIGH":
-		return SeverityHigh, nil
-	case "MEDIUM":
-		return SeverityMedium, nil
-	case "LOW", "NEGLIGIBLE":
-		return SeverityLow, nil
-	case "UNKNOWN":
-		return SeverityUnknown, nil
-	}
-	return SeverityUnknown, fmt.Errorf("%s is not a severity; write CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN", strconv.Quote(s))
-}
-
-// String returns the upper-case name ("CRITICAL"), the spelling of Trivy and of Slipway's own reports.
-func (s Severity) String() string {
-	if s.valid() {
-		return severityNames[s]
-	}
-	return "Severity(" + strconv.Itoa(int(s)) + ")"
-}
-
-func (s Severity) valid() bool { return s >= SeverityUnknown && s <= SeverityCritical }
-
-// MarshalText writes the name, so JSON, YAML and map keys show "HIGH" rather than a number; an out-of-range
-// value is an error rather than a number nobody can read back.
-func (s Severity) MarshalText() ([]byte, error) {
-	if !s.valid() {
-		return nil, fmt.Errorf("scan: invalid severity %d", int(s))
-	}
-	return []byte(severityNames[s]), nil
-}
-
-// UnmarshalText accepts what ParseSeverity accepts, so a policy may say "high" or "Critical".
-func (s *Severity) UnmarshalText(b []byte) error {
-	v, err := ParseSeverity(string(b))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
-
-// securityScore is the CVSS-like number GitHub code scanning reads from a SARIF rule's
-// properties.security-severity to rank alerts; each value sits inside the CVSS band of its severity.
-func (s Severity) securityScore() string {
-	switch s {
-	case SeverityCritical:
-		return "9.5"
-	case SeverityHigh:
-		return "8.0"
-	case SeverityMedium:
-		return "5.5"
-	case SeverityLow:
-		return "2.0"
-	}
-	return "" // UNKNOWN: no score rather than an invented one.
-}
-
-// sarifLevel maps a severity to a SARIF result level: error for what a default policy blocks on, warning for
-// MEDIUM, note for the rest.
-func (s Severity) sarifLevel() string {
-	switch s {
-	case SeverityCritical, SeverityHigh:
-		return "error"
-	case SeverityMedium:
-		return "warning"
-	}
-	return "note"
-}
+// ParseSeverity is spec.ParseSeverity, which already reads both scanners' spellings; it is here so the
+// scanner parsers read a report's severities without naming the spec.
+func ParseSeverity(s string) (Severity, error) { return spec.ParseSeverity(s) }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // MaxTop and MaxListed keep a Verdict small enough for a workflow history, however many findings a scan has;
@@ -41,8 +43,8 @@ type Verdict struct {
 // IgnoredFinding is a finding together with the ignore that accepted it, so the report shows the reason and
 // the expiry next to the risk.
 type IgnoredFinding struct {
-	Finding Finding `json:"finding"`
-	Ignore  Ignore  `json:"ignore"`
+	Finding Finding     `json:"finding"`
+	Ignore  spec.Ignore `json:"ignore"`
 }
 
 // Counts are the numbers of findings by severity: all of them (ignored included), those that block and those
@@ -103,7 +105,7 @@ func (c SeverityCounts) Sum() int { return c.Critical + c.High + c.Medium + c.Lo
 // String lists the non-zero counts, most severe first: "1 CRITICAL, 2 HIGH".
 func (c SeverityCounts) String() string {
 	var parts []string
-	for _, s := range Severities {
+	for _, s := range spec.Severities {
 		if n := c.Get(s); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
@@ -112,17 +114,17 @@ func (c SeverityCounts) String() string {
 }
 
 // Evaluate applies the policy to merged findings at now. A finding blocks when its severity is in FailOn
-// (default CRITICAL and HIGH), it has a fix or OnlyFixed is off, and no ignore matches it; an ignore matches
-// by ID or alias, and by package when it names one, and only before its expiry date (an expired ignore is
-// also a Validate error; here it simply stops protecting, so the gate fails closed). The release passes when
-// nothing blocks. The result does not depend on the order of findings.
-func (p Policy) Evaluate(findings []Finding, now time.Time) Verdict {
-	failOn := p.failOn()
+// (default spec.DefaultFailOn: CRITICAL and HIGH), it has a fix or OnlyFixed is off, and no ignore matches
+// it; an ignore matches by ID or alias, and by package when it names one, and only before its expiry date (an
+// expired ignore is also a validation error; here it simply stops protecting, so the gate fails closed). The
+// release passes when nothing blocks. The result does not depend on the order of findings.
+func Evaluate(p spec.ScanPolicy, findings []Finding, now time.Time) Verdict {
+	failOn := blockingSeverities(p)
 	v := Verdict{Blocking: []Finding{}, Ignored: []IgnoredFinding{}, Top: []Finding{}}
 	var rest []Finding
 	for _, f := range sortedFindings(findings) {
 		v.Counts.Total.add(f.Severity)
-		if i := slices.IndexFunc(p.Ignore, func(ig Ignore) bool { return ig.matches(f) && !ig.expired(now) }); i >= 0 {
+		if i := slices.IndexFunc(p.Ignore, func(ig spec.Ignore) bool { return ignores(ig, f) && !expired(ig, now) }); i >= 0 {
 			v.Counts.Ignored.add(f.Severity)
 			if len(v.Ignored) < MaxListed {
 				v.Ignored = append(v.Ignored, IgnoredFinding{Finding: f, Ignore: p.Ignore[i]})
@@ -149,6 +151,31 @@ func (p Policy) Evaluate(findings []Finding, now time.Time) Verdict {
 	v.Top = append(v.Top, rest[:min(len(rest), MaxTop-len(v.Top))]...)
 	v.Summary = v.summary()
 	return v
+}
+
+// blockingSeverities returns the severities that block, spec.DefaultFailOn when the policy names none (a policy
+// that did not come through spec.ApplyDefaults).
+func blockingSeverities(p spec.ScanPolicy) []Severity {
+	if len(p.FailOn) == 0 {
+		return spec.DefaultFailOn
+	}
+	return p.FailOn
+}
+
+// expired reports whether the ignore no longer applies at now; an ignore whose date cannot be read never
+// applies, so a typo cannot make an exception permanent.
+func expired(ig spec.Ignore, now time.Time) bool {
+	t, err := ig.Expires.Time()
+	return err != nil || !now.Before(t)
+}
+
+// ignores reports whether the ignore names the finding: its ID or one of its aliases (case-insensitively, so
+// "cve-2022-32149" works) and, when the ignore names a package, that package.
+func ignores(ig spec.Ignore, f Finding) bool {
+	if ig.Package != "" && ig.Package != f.Package {
+		return false
+	}
+	return strings.EqualFold(ig.ID, f.ID) || slices.ContainsFunc(f.Aliases, func(a string) bool { return strings.EqualFold(ig.ID, a) })
 }
 
 // summary writes the one-line outcome, e.g. "blocked: 1 CRITICAL, 1 HIGH (CVE-2099-0001 in

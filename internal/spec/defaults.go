@@ -1,6 +1,9 @@
 package spec
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Defaults filled by ApplyDefaults. They are exported so the documentation, the CLI and the tests quote the
 // same numbers the code uses.
@@ -23,13 +26,18 @@ const (
 	PreviewServiceSuffix = "-preview"
 )
 
+// DefaultApprovalTimeout bounds an approval wait when the spec names no timeout: a working day and a night.
+const DefaultApprovalTimeout = 24 * time.Hour
+
+// DefaultFailOn is the severities scan.failOn blocks on when it names none: the two a default Trivy or Grype
+// gate would be tuned to, CRITICAL and HIGH. internal/scan applies the same default to a policy that arrives
+// without failOn.
+var DefaultFailOn = []Severity{SeverityCritical, SeverityHigh}
+
 // ApplyDefaults fills every field left empty with its default; it is the one place defaults live, so the CLI,
 // the workflow and the docs cannot disagree. A zero value means "not set": a field cannot be set to zero on
 // purpose where a non-zero default exists. apiVersion and kind are never defaulted, they must be written.
 // Running it twice gives the same result as running it once.
-// DefaultApprovalTimeout bounds an approval wait when the spec names no timeout: a working day and a night.
-const DefaultApprovalTimeout = 24 * time.Hour
-
 func ApplyDefaults(s *Spec) {
 	if s == nil {
 		return
@@ -42,8 +50,11 @@ func ApplyDefaults(s *Spec) {
 	if s.Image.PullPolicy == "" {
 		s.Image.PullPolicy = DefaultPullPolicy
 	}
-	// failOn: scan.DefaultFailOn (CRITICAL, HIGH), so the spec a workflow records shows what it enforced.
-	s.Scan.Policy.ApplyDefaults()
+	// failOn: DefaultFailOn (CRITICAL, HIGH), so the spec a workflow records shows what it enforced; a copy,
+	// so editing the spec cannot change the default.
+	if len(s.Scan.FailOn) == 0 {
+		s.Scan.FailOn = slices.Clone(DefaultFailOn)
+	}
 	setDuration(&s.Scan.Timeout, DefaultScanTimeout)
 	if a := s.Approval; a != nil {
 		setDuration(&a.Timeout, DefaultApprovalTimeout)

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/vektagraf/slipway/internal/scan"
 )
 
 func TestApplyDefaults(t *testing.T) {
@@ -27,7 +25,7 @@ func TestApplyDefaults(t *testing.T) {
 			require.Equal(t, int32(1), s.Environments.Staging.Replicas)
 			require.Equal(t, int32(2), s.Environments.Production.Replicas)
 			require.Equal(t, "IfNotPresent", s.Image.PullPolicy)
-			require.Equal(t, []scan.Severity{scan.SeverityCritical, scan.SeverityHigh}, s.Scan.FailOn)
+			require.Equal(t, []Severity{SeverityCritical, SeverityHigh}, s.Scan.FailOn)
 			require.Equal(t, d(10*time.Minute), s.Scan.Timeout)
 			require.False(t, s.Scan.OnlyFixed)
 			require.False(t, s.Scan.AllowSingleScanner)
@@ -53,7 +51,7 @@ func TestApplyDefaults(t *testing.T) {
 			Environments: Environments{Staging: Environment{Replicas: 3}, Production: Environment{Replicas: 5}},
 			Image:        Image{PullPolicy: "Always"},
 			Scan: Scan{
-				Policy:             scan.Policy{FailOn: []scan.Severity{scan.SeverityCritical}, OnlyFixed: true},
+				ScanPolicy:         ScanPolicy{FailOn: []Severity{SeverityCritical}, OnlyFixed: true},
 				AllowSingleScanner: true, Timeout: d(time.Minute),
 			},
 			Container: Container{Probes: Probes{Readiness: &HTTPProbe{Path: "/ready", PeriodSeconds: 2, FailureThreshold: 7}}},
@@ -71,7 +69,7 @@ func TestApplyDefaults(t *testing.T) {
 			require.Equal(t, int32(5), s.Environments.Production.Replicas)
 			require.Equal(t, "Always", s.Image.PullPolicy)
 			require.Equal(t, Scan{
-				Policy:             scan.Policy{FailOn: []scan.Severity{scan.SeverityCritical}, OnlyFixed: true},
+				ScanPolicy:         ScanPolicy{FailOn: []Severity{SeverityCritical}, OnlyFixed: true},
 				AllowSingleScanner: true, Timeout: d(time.Minute),
 			}, s.Scan)
 			require.Equal(t, &HTTPProbe{Path: "/ready", PeriodSeconds: 2, FailureThreshold: 7}, s.Container.Probes.Readiness)

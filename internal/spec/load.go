@@ -217,7 +217,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	yamlU := v.CanAddr() && v.Addr().Type().Implements(yamlUnmarshaler)
 	textU := !yamlU && v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler)
 	// An empty value leaves the zero value, which ApplyDefaults or Validate deal with; except for a type that
-	// reads itself from text (scan.Severity), whose zero value may be a valid one (UNKNOWN): an empty list
+	// reads itself from text (Severity), whose zero value may be a valid one (UNKNOWN): an empty list
 	// item in failOn must not quietly become a severity, so its UnmarshalText judges the empty text.
 	if n.Kind == yaml.ScalarNode && tag == "!!null" && !textU {
 		return
@@ -302,7 +302,7 @@ type field struct {
 }
 
 // fieldsOf lists the YAML fields of a struct type in declaration order. An embedded struct tagged
-// `yaml:",inline"` (spec.Scan embeds scan.Policy) contributes its own fields in its place, the way yaml.v3
+// `yaml:",inline"` (Scan embeds ScanPolicy) contributes its own fields in its place, the way yaml.v3
 // and encoding/json read it. Two fields with one name are a mistake in the Go types, which encoding/json
 // would resolve silently by dropping one, so it panics; TestFieldNames walks every type of the spec.
 func fieldsOf(t reflect.Type) []field {

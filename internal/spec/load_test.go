@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/vektagraf/slipway/internal/compliance"
-	"github.com/vektagraf/slipway/internal/scan"
 )
 
 // base is a valid spec; line numbers matter to the tests below.
@@ -219,8 +216,8 @@ func TestLoadExample(t *testing.T) {
 			Tags:    []string{TagSemver, TagMajorMinor},
 			Signing: &Signing{Key: "env:SLIPWAY_DEMO_SIGNING_KEY", PublicKey: "env:SLIPWAY_DEMO_SIGNING_PUBLIC_KEY"}},
 		Scan: Scan{
-			Policy:  scan.Policy{FailOn: []scan.Severity{scan.SeverityCritical, scan.SeverityHigh}},
-			Timeout: Duration(10 * time.Minute),
+			ScanPolicy: ScanPolicy{FailOn: []Severity{SeverityCritical, SeverityHigh}},
+			Timeout:    Duration(10 * time.Minute),
 		},
 		Container: Container{
 			Port: 8080,
@@ -260,7 +257,7 @@ func TestLoadExample(t *testing.T) {
 			Interval: Duration(time.Second),
 			Timeout:  Duration(2 * time.Second),
 		},
-		Compliance: Compliance{Settings: compliance.Settings{EncryptionAtRest: &yes, AuditLogging: &yes, RateLimiting: &yes}},
+		Compliance: Compliance{Settings: ComplianceSettings{EncryptionAtRest: &yes, AuditLogging: &yes, RateLimiting: &yes}},
 	}
 	require.Equal(t, want, s)
 }

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/vektagraf/slipway/internal/scan"
 )
 
 // scanSection follows base, so its first line is line 17.
@@ -36,10 +34,10 @@ func TestParseScan(t *testing.T) {
 	s, err := parseAt([]byte(base+scanSection), "deploy/slipway.yaml", scanNow)
 	require.NoError(t, err)
 	want := Scan{
-		Policy: scan.Policy{
-			FailOn:    []scan.Severity{scan.SeverityCritical, scan.SeverityHigh, scan.SeverityMedium},
+		ScanPolicy: ScanPolicy{
+			FailOn:    []Severity{SeverityCritical, SeverityHigh, SeverityMedium},
 			OnlyFixed: true,
-			Ignore: []scan.Ignore{
+			Ignore: []Ignore{
 				{ID: "CVE-2022-32149", Package: "golang.org/x/text", Reason: "only parses locale tags from our own configuration", Expires: "2027-06-30"},
 				{ID: "ghsa-2222-3333-4444", Reason: "not reachable: the vulnerable function is never called", Expires: "2026-12-01"},
 			},
@@ -48,21 +46,21 @@ func TestParseScan(t *testing.T) {
 		Timeout:            Duration(15 * time.Minute),
 	}
 	require.Equal(t, want, s.Scan)
-	require.Equal(t, want.Policy, s.Scan.ScanPolicy())
+	require.Equal(t, want.ScanPolicy, s.Scan.Policy())
 
 	// Without a scan section, the defaults.
 	s, err = Parse([]byte(base), "deploy/slipway.yaml")
 	require.NoError(t, err)
 	require.Equal(t, Scan{
-		Policy:  scan.Policy{FailOn: []scan.Severity{scan.SeverityCritical, scan.SeverityHigh}},
-		Timeout: Duration(DefaultScanTimeout),
+		ScanPolicy: ScanPolicy{FailOn: []Severity{SeverityCritical, SeverityHigh}},
+		Timeout:    Duration(DefaultScanTimeout),
 	}, s.Scan)
 
 	// An empty section, and an empty failOn, are the defaults too.
 	for _, src := range []string{"scan:\n", "scan: {}\n", "scan:\n  failOn: []\n", "scan:\n  failOn:\n"} {
 		s, err = Parse([]byte(base+src), "deploy/slipway.yaml")
 		require.NoError(t, err, src)
-		require.Equal(t, []scan.Severity{scan.SeverityCritical, scan.SeverityHigh}, s.Scan.FailOn, src)
+		require.Equal(t, []Severity{SeverityCritical, SeverityHigh}, s.Scan.FailOn, src)
 	}
 }
 
@@ -153,7 +151,7 @@ func TestParseScanErrors(t *testing.T) {
 // The ignore's date is compared with the clock: the same spec is valid the day before and refused on the day.
 func TestValidateAtIgnoreExpiry(t *testing.T) {
 	s := validSpec()
-	s.Scan.Ignore = []scan.Ignore{{ID: "CVE-2022-32149", Reason: "not reachable", Expires: "2020-01-01"}}
+	s.Scan.Ignore = []Ignore{{ID: "CVE-2022-32149", Reason: "not reachable", Expires: "2020-01-01"}}
 	const msg = "scan.ignore[0]: CVE-2022-32149 expired on 2020-01-01; remove it or extend it with a new reason"
 
 	require.NoError(t, s.ValidateAt(time.Date(2019, 12, 31, 23, 59, 59, 0, time.UTC)), "a future ignore passes")
@@ -179,8 +177,8 @@ func TestValidateAtIgnoreExpiry(t *testing.T) {
 func TestValidateMergesScanErrors(t *testing.T) {
 	s := validSpec()
 	s.Kind = "Deployment"
-	s.Scan.FailOn = []scan.Severity{scan.SeverityHigh, scan.Severity(9)}
-	s.Scan.Ignore = []scan.Ignore{{ID: "CVE-2022-32149", Expires: "2999-01-01"}}
+	s.Scan.FailOn = []Severity{SeverityHigh, Severity(9)}
+	s.Scan.Ignore = []Ignore{{ID: "CVE-2022-32149", Expires: "2999-01-01"}}
 	s.Scan.Timeout = Duration(2 * time.Hour)
 	s.Smoke.Attempts = 0
 	var fes FieldErrors
@@ -198,36 +196,36 @@ func TestValidateMergesScanErrors(t *testing.T) {
 func TestScanDefaults(t *testing.T) {
 	var s Spec
 	ApplyDefaults(&s)
-	require.Equal(t, []scan.Severity{scan.SeverityCritical, scan.SeverityHigh}, s.Scan.FailOn)
+	require.Equal(t, []Severity{SeverityCritical, SeverityHigh}, s.Scan.FailOn)
 	require.Equal(t, Duration(10*time.Minute), s.Scan.Timeout)
 	require.False(t, s.Scan.OnlyFixed)
 	require.False(t, s.Scan.AllowSingleScanner)
 	require.Nil(t, s.Scan.Ignore)
 
-	s.Scan.FailOn[0] = scan.SeverityLow
-	require.Equal(t, []scan.Severity{scan.SeverityCritical, scan.SeverityHigh}, scan.DefaultFailOn, "the default is copied")
+	s.Scan.FailOn[0] = SeverityLow
+	require.Equal(t, []Severity{SeverityCritical, SeverityHigh}, DefaultFailOn, "the default is copied")
 
-	set := Spec{Scan: Scan{Policy: scan.Policy{FailOn: []scan.Severity{scan.SeverityCritical}}, Timeout: Duration(time.Minute)}}
+	set := Spec{Scan: Scan{ScanPolicy: ScanPolicy{FailOn: []Severity{SeverityCritical}}, Timeout: Duration(time.Minute)}}
 	ApplyDefaults(&set)
-	require.Equal(t, []scan.Severity{scan.SeverityCritical}, set.Scan.FailOn)
+	require.Equal(t, []Severity{SeverityCritical}, set.Scan.FailOn)
 	require.Equal(t, Duration(time.Minute), set.Scan.Timeout)
 }
 
 func TestScanPolicy(t *testing.T) {
 	sc := Scan{
-		Policy: scan.Policy{
-			FailOn:    []scan.Severity{scan.SeverityCritical},
+		ScanPolicy: ScanPolicy{
+			FailOn:    []Severity{SeverityCritical},
 			OnlyFixed: true,
-			Ignore:    []scan.Ignore{{ID: "CVE-2022-32149", Reason: "r", Expires: "2999-01-01"}},
+			Ignore:    []Ignore{{ID: "CVE-2022-32149", Reason: "r", Expires: "2999-01-01"}},
 		},
 		AllowSingleScanner: true,
 		Timeout:            Duration(time.Minute),
 	}
-	p := sc.ScanPolicy()
-	require.Equal(t, sc.Policy, p)
-	p.FailOn[0] = scan.SeverityLow
+	p := sc.Policy()
+	require.Equal(t, sc.ScanPolicy, p)
+	p.FailOn[0] = SeverityLow
 	p.Ignore[0].ID = "changed"
-	require.Equal(t, scan.SeverityCritical, sc.FailOn[0], "the policy is a copy")
+	require.Equal(t, SeverityCritical, sc.FailOn[0], "the policy is a copy")
 	require.Equal(t, "CVE-2022-32149", sc.Ignore[0].ID, "the policy is a copy")
 }
 
@@ -236,10 +234,10 @@ func TestScanPolicy(t *testing.T) {
 func TestScanJSON(t *testing.T) {
 	s := validSpec()
 	s.Scan = Scan{
-		Policy: scan.Policy{
-			FailOn:    []scan.Severity{scan.SeverityCritical, scan.SeverityHigh, scan.SeverityUnknown},
+		ScanPolicy: ScanPolicy{
+			FailOn:    []Severity{SeverityCritical, SeverityHigh, SeverityUnknown},
 			OnlyFixed: true,
-			Ignore: []scan.Ignore{
+			Ignore: []Ignore{
 				{ID: "CVE-2022-32149", Package: "golang.org/x/text", Reason: "not reachable", Expires: "2999-01-01"},
 				{ID: "GHSA-2222-3333-4444", Reason: "mitigated", Expires: "2999-02-01"},
 			},
@@ -299,15 +297,15 @@ func TestFieldNames(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[Spec]())
-	require.True(t, seen[reflect.TypeFor[scan.Ignore]()], "the walk reaches the inline policy's types")
+	require.True(t, seen[reflect.TypeFor[Ignore]()], "the walk reaches the inline policy's types")
 
 	type dup struct {
-		scan.Policy `yaml:",inline"`
-		FailOn      string `yaml:"failOn"`
+		ScanPolicy `yaml:",inline"`
+		FailOn     string `yaml:"failOn"`
 	}
 	require.PanicsWithValue(t, `spec: spec.dup has two fields named "failOn"`, func() { fieldsOf(reflect.TypeFor[dup]()) })
 	type badInline struct {
-		P *scan.Policy `yaml:",inline"`
+		P *ScanPolicy `yaml:",inline"`
 	}
 	require.Panics(t, func() { fieldsOf(reflect.TypeFor[badInline]()) })
 }
@@ -324,6 +322,6 @@ func TestDocsScanExample(t *testing.T) {
 	require.True(t, ok)
 	s, err := parseAt([]byte(base+example), "docs/spec.md", scanNow)
 	require.NoError(t, err)
-	require.Equal(t, []scan.Severity{scan.SeverityCritical, scan.SeverityHigh, scan.SeverityMedium}, s.Scan.FailOn)
+	require.Equal(t, []Severity{SeverityCritical, SeverityHigh, SeverityMedium}, s.Scan.FailOn)
 	require.Len(t, s.Scan.Ignore, 1)
 }

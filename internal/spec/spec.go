@@ -5,9 +5,6 @@ package spec
 
 import (
 	"slices"
-
-	"github.com/vektagraf/slipway/internal/compliance"
-	"github.com/vektagraf/slipway/internal/scan"
 )
 
 // APIVersion is the only spec version this build understands; a spec names it so a future incompatible format
@@ -42,15 +39,24 @@ type Spec struct {
 // evidence (scanned, signed, by digest), before production changes. The section is optional: without it every
 // framework's rules run and only failures block.
 type Compliance struct {
-	// Policy: frameworks, waivers (each with a reason and an expiry), warningsBlock; at the top level of the
-	// section, like scan's policy.
-	compliance.Policy `yaml:",inline"`
+	// CompliancePolicy: frameworks, waivers (each with a reason and an expiry), warningsBlock; embedded so its
+	// fields sit at the top level of the section, like scan's policy.
+	CompliancePolicy `yaml:",inline"`
 	// Settings are what the team declares about the app and Slipway cannot see: encryption at rest, audit
 	// logging, rate limiting.
-	Settings compliance.Settings `json:"settings,omitempty" yaml:"settings,omitempty"`
+	Settings ComplianceSettings `json:"settings,omitempty" yaml:"settings,omitempty"`
 	// AttachReport also pushes compliance.json to the registry as an OCI artifact whose subject is the image
 	// the release deploys, so the evidence travels with the image; it needs push rights on the repository.
 	AttachReport bool `json:"attachReport,omitempty" yaml:"attachReport,omitempty"`
+}
+
+// Policy returns the policy to hand to the compliance gate (activities.ComplianceInput.Policy), as a copy:
+// changing it does not change the spec.
+func (c Compliance) Policy() CompliancePolicy {
+	p := c.CompliancePolicy
+	p.Frameworks = slices.Clone(p.Frameworks)
+	p.Waivers = slices.Clone(p.Waivers)
+	return p
 }
 
 // Approval is the gate before production. A release waits for an `approve` (or `reject`) from one of the
@@ -158,11 +164,12 @@ var TagKinds = []string{TagSemver, TagMajorMinor, TagMajor, TagSHA, TagBranch, T
 // release while nothing has changed yet, in staging or in production. The section is optional; left out, the
 // defaults block CRITICAL and HIGH findings.
 type Scan struct {
-	// Policy decides which findings block the release. It is embedded so its fields (failOn, onlyFixed,
+	// ScanPolicy decides which findings block the release. It is embedded so its fields (failOn, onlyFixed,
 	// ignore) sit at the top level of the section, in YAML ("inline", which the loader supports) and in JSON
-	// (encoding/json flattens an embedded struct without a JSON name); scan.Policy's own methods are promoted
-	// but Spec's ApplyDefaults and Validate are the ones to call, since they also cover the fields below.
-	scan.Policy `yaml:",inline"`
+	// (encoding/json flattens an embedded struct without a JSON name); its Validate is promoted but checks
+	// only the policy, so Spec's ApplyDefaults and Validate are the ones to call, since they also cover the
+	// fields below.
+	ScanPolicy `yaml:",inline"`
 	// AllowSingleScanner goes on with one scanner's findings when the other fails (the scan result records
 	// which one failed and why); false means both must succeed.
 	AllowSingleScanner bool `json:"allowSingleScanner,omitempty" yaml:"allowSingleScanner,omitempty"`
@@ -174,10 +181,10 @@ type Scan struct {
 	AttachReports bool `json:"attachReports,omitempty" yaml:"attachReports,omitempty"`
 }
 
-// ScanPolicy returns the policy to hand to the scanner (activities.ScanInput.Policy), as a copy: changing it
+// Policy returns the policy to hand to the scanner (activities.ScanInput.Policy), as a copy: changing it
 // does not change the spec.
-func (s Scan) ScanPolicy() scan.Policy {
-	p := s.Policy
+func (s Scan) Policy() ScanPolicy {
+	p := s.ScanPolicy
 	p.FailOn = slices.Clone(p.FailOn)
 	p.Ignore = slices.Clone(p.Ignore)
 	return p

@@ -1,14 +1,12 @@
 package spec
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,8 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/vektagraf/slipway/internal/scan"
 )
 
 // Limits Validate enforces.
@@ -32,65 +28,20 @@ const (
 	maxSmokeAttempts = 100
 )
 
-// FieldError is one problem with a spec: which field (its YAML/JSON path, e.g. "container.env[1].name"), where
-// (Source and Line, when the spec came from a file) and what to do about it.
-type FieldError struct {
-	Source  string
-	Line    int
-	Path    string
-	Message string
-}
-
-// Error formats "source:line: path: message", leaving out the parts that are unknown.
-func (e FieldError) Error() string {
-	var b strings.Builder
-	switch {
-	case e.Source != "" && e.Line > 0:
-		fmt.Fprintf(&b, "%s:%d: ", e.Source, e.Line)
-	case e.Source != "":
-		b.WriteString(e.Source + ": ")
-	case e.Line > 0:
-		fmt.Fprintf(&b, "line %d: ", e.Line)
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path + ": ")
-	}
-	b.WriteString(e.Message)
-	return b.String()
-}
-
-// FieldErrors is every problem found in a spec, so one run shows them all instead of one per attempt. Parse
-// and Validate return them sorted by line, then path; errors without a line (a field missing from a section
-// that is missing too, or a spec that did not come from YAML) come last.
-type FieldErrors []FieldError
-
-// Error lists the errors one per line.
-func (es FieldErrors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-func (es FieldErrors) sort() {
-	sort.SliceStable(es, func(i, j int) bool {
-		li, lj := es[i].Line, es[j].Line
-		if (li == 0) != (lj == 0) {
-			return lj == 0
-		}
-		if li != lj {
-			return li < lj
-		}
-		return es[i].Path < es[j].Path
-	})
-}
-
 // validator collects FieldErrors.
 type validator struct{ errs FieldErrors }
 
 func (v *validator) add(path, format string, args ...any) {
 	v.errs = append(v.errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// result returns the errors collected, in the order found, or nil (not an empty FieldErrors, which as an
+// error would not be nil).
+func (v *validator) result() error {
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return v.errs
 }
 
 // Validate checks a defaulted spec (run ApplyDefaults first: a zero that a default would fill is reported
@@ -141,7 +92,7 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	}
 
 	v.scanSection(&s.Scan, now)
-	v.complianceSection(&s.Compliance, now)
+	v.compliancePolicy(&s.Compliance.CompliancePolicy, now)
 	v.approval(s.Approval)
 	v.notify(&s.Notify)
 
@@ -176,28 +127,6 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	}
 	v.errs.sort()
 	return v.errs
-}
-
-// complianceSection checks the compliance policy with compliance.Policy's own rules (its paths start with
-// "compliance.").
-func (v *validator) complianceSection(c *Compliance, now time.Time) {
-	v.policy("compliance", c.Policy.Validate(now))
-}
-
-// policy adds the field errors of a section's policy (scan's, compliance's: both report scan.FieldErrors with
-// full spec paths), or the error as one on the section.
-func (v *validator) policy(section string, err error) {
-	if err == nil {
-		return
-	}
-	var perrs scan.FieldErrors
-	if !errors.As(err, &perrs) {
-		v.add(section, "%v", err)
-		return
-	}
-	for _, pe := range perrs {
-		v.add(pe.Path, "%s", pe.Message)
-	}
 }
 
 // approval checks the approval section.
@@ -263,10 +192,9 @@ func (v *validator) notify(n *Notify) {
 
 var slackChannel = regexp.MustCompile(`^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{6,20})$`)
 
-// scanSection checks the scan section: the policy with scan.Policy's own rules (its paths already start with
-// "scan."), then the timeout.
+// scanSection checks the scan section: the policy, then the timeout.
 func (v *validator) scanSection(sc *Scan, now time.Time) {
-	v.policy("scan", sc.Policy.Validate(now))
+	v.scanPolicy(&sc.ScanPolicy, now)
 	v.durationRange("scan.timeout", sc.Timeout, 30*time.Second, time.Hour)
 }
 

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/vektagraf/slipway/internal/scan"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -248,29 +246,29 @@ func TestValidateRules(t *testing.T) {
 		{"preview check invalid", func(s *Spec) { s.BlueGreen.PreviewChecks = []Check{{Name: "x", Path: "/x?y", ExpectStatus: 200}} }, "blueGreen.previewChecks[0].path", "without a query"},
 		{"preview check status", func(s *Spec) { s.BlueGreen.PreviewChecks = []Check{{Path: "/x"}} }, "blueGreen.previewChecks[0].expectStatus", "got 0"},
 		{"preview checks empty", func(s *Spec) { s.BlueGreen.PreviewChecks = nil }, "blueGreen.previewChecks", "at least one check"},
-		{"failOn not a severity", func(s *Spec) { s.Scan.FailOn = []scan.Severity{scan.SeverityCritical, scan.Severity(7)} }, "scan.failOn[1]",
+		{"failOn not a severity", func(s *Spec) { s.Scan.FailOn = []Severity{SeverityCritical, Severity(7)} }, "scan.failOn[1]",
 			"Severity(7) is not a severity; write CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN"},
-		{"failOn HIGH alone", func(s *Spec) { s.Scan.FailOn = []scan.Severity{scan.SeverityHigh} }, "scan.failOn", "blocks HIGH but not CRITICAL"},
-		{"failOn MEDIUM and CRITICAL", func(s *Spec) { s.Scan.FailOn = []scan.Severity{scan.SeverityCritical, scan.SeverityMedium} }, "scan.failOn",
+		{"failOn HIGH alone", func(s *Spec) { s.Scan.FailOn = []Severity{SeverityHigh} }, "scan.failOn", "blocks HIGH but not CRITICAL"},
+		{"failOn MEDIUM and CRITICAL", func(s *Spec) { s.Scan.FailOn = []Severity{SeverityCritical, SeverityMedium} }, "scan.failOn",
 			"blocks MEDIUM but not HIGH"},
-		{"failOn twice", func(s *Spec) { s.Scan.FailOn = []scan.Severity{scan.SeverityCritical, scan.SeverityCritical} }, "scan.failOn[1]", "listed twice"},
-		{"failOn CRITICAL", func(s *Spec) { s.Scan.FailOn = []scan.Severity{scan.SeverityCritical} }, "", ""},
-		{"failOn everything", func(s *Spec) { s.Scan.FailOn = scan.Severities }, "", ""},
+		{"failOn twice", func(s *Spec) { s.Scan.FailOn = []Severity{SeverityCritical, SeverityCritical} }, "scan.failOn[1]", "listed twice"},
+		{"failOn CRITICAL", func(s *Spec) { s.Scan.FailOn = []Severity{SeverityCritical} }, "", ""},
+		{"failOn everything", func(s *Spec) { s.Scan.FailOn = Severities }, "", ""},
 		{"ignore valid", func(s *Spec) {
-			s.Scan.Ignore = []scan.Ignore{{ID: "CVE-2022-32149", Reason: "r", Expires: "2999-01-01"}}
+			s.Scan.Ignore = []Ignore{{ID: "CVE-2022-32149", Reason: "r", Expires: "2999-01-01"}}
 		}, "", ""},
 		{"ignore without reason", func(s *Spec) {
-			s.Scan.Ignore = []scan.Ignore{{ID: "CVE-2022-32149", Reason: " ", Expires: "2999-01-01"}}
+			s.Scan.Ignore = []Ignore{{ID: "CVE-2022-32149", Reason: " ", Expires: "2999-01-01"}}
 		}, "scan.ignore[0].reason", "required; say why the risk is accepted"},
-		{"ignore id with a space", func(s *Spec) { s.Scan.Ignore = []scan.Ignore{{ID: "CVE-1 CVE-2", Reason: "r", Expires: "2999-01-01"}} }, "scan.ignore[0].id",
+		{"ignore id with a space", func(s *Spec) { s.Scan.Ignore = []Ignore{{ID: "CVE-1 CVE-2", Reason: "r", Expires: "2999-01-01"}} }, "scan.ignore[0].id",
 			"it contains a space"},
-		{"ignore without expiry", func(s *Spec) { s.Scan.Ignore = []scan.Ignore{{ID: "CVE-2022-32149", Reason: "r"}} }, "scan.ignore[0].expires", "required"},
+		{"ignore without expiry", func(s *Spec) { s.Scan.Ignore = []Ignore{{ID: "CVE-2022-32149", Reason: "r"}} }, "scan.ignore[0].expires", "required"},
 		{"ignore expired", func(s *Spec) {
-			s.Scan.Ignore = []scan.Ignore{{ID: "CVE-2022-32149", Reason: "r", Expires: "2020-01-01"}}
+			s.Scan.Ignore = []Ignore{{ID: "CVE-2022-32149", Reason: "r", Expires: "2020-01-01"}}
 		}, "scan.ignore[0]", "CVE-2022-32149 expired on 2020-01-01; remove it or extend it with a new reason"},
 		{"ignore twice", func(s *Spec) {
-			ig := scan.Ignore{ID: "CVE-2022-32149", Reason: "r", Expires: "2999-01-01"}
-			s.Scan.Ignore = []scan.Ignore{ig, ig}
+			ig := Ignore{ID: "CVE-2022-32149", Reason: "r", Expires: "2999-01-01"}
+			s.Scan.Ignore = []Ignore{ig, ig}
 		}, "scan.ignore[1]", "ignored twice"},
 		{"scan timeout 29s", func(s *Spec) { s.Scan.Timeout = Duration(29 * time.Second) }, "scan.timeout", "must be between 30s and 1h, got 29s"},
 		{"scan timeout 30s", func(s *Spec) { s.Scan.Timeout = Duration(30 * time.Second) }, "", ""},

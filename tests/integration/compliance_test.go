@@ -15,6 +15,7 @@ import (
 
 	"github.com/vektagraf/slipway/internal/compliance"
 	"github.com/vektagraf/slipway/internal/releaseapi"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 func TestMissingReadOnlyRootFilesystemFailsAtComplianceAndAWaiverLetsItPass(t *testing.T) {
@@ -34,7 +35,7 @@ func TestMissingReadOnlyRootFilesystemFailsAtComplianceAndAWaiverLetsItPass(t *t
 	recordHistory(t, run, "release-non-compliant")
 	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err), "%v", err)
 	require.Contains(t, err.Error(), "stage compliance failed")
-	require.Contains(t, err.Error(), compliance.RuleReadOnlyRootFilesystem+" read-only root filesystem")
+	require.Contains(t, err.Error(), spec.RuleReadOnlyRootFilesystem+" read-only root filesystem")
 	require.Equal(t, pinned(t, "v1.0.0"), deploymentOf(t, prod, "demo-app-blue").Image, "production unchanged")
 	_, err = h.cs.AppsV1().Deployments(prod).Get(t.Context(), "demo-app-green", metav1.GetOptions{})
 	require.True(t, apierrors.IsNotFound(err), "no new color was created: %v", err)
@@ -52,13 +53,13 @@ func TestMissingReadOnlyRootFilesystemFailsAtComplianceAndAWaiverLetsItPass(t *t
 
 	// The same with a waiver (reason, future expiry): released, with a warning.
 	writable.Compliance.AttachReport = true
-	writable.Compliance.Waivers = []compliance.Waiver{{Rule: compliance.RuleReadOnlyRootFilesystem,
+	writable.Compliance.Waivers = []spec.Waiver{{Rule: spec.RuleReadOnlyRootFilesystem,
 		Reason: "the app writes its cache to /tmp until JIRA-123 moves it to an emptyDir", Expires: "2999-01-01"}}
 	res, _, err = release(t, h.releases, writable, "v1.1.0")
 	require.NoError(t, err)
 	require.Equal(t, "green", res.ActiveColor)
 	require.Equal(t, "warning", res.Compliance.Status)
-	require.Contains(t, res.Compliance.Waived, compliance.RuleReadOnlyRootFilesystem)
+	require.Contains(t, res.Compliance.Waived, spec.RuleReadOnlyRootFilesystem)
 	// compliance.attachReport: the report also sits next to the released image.
 	require.True(t, strings.HasPrefix(res.Compliance.ReportArtifact, demoImage+"@sha256:"), res.Compliance.ReportArtifact)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/scan"
+	"github.com/vektagraf/slipway/internal/spec"
 	"github.com/vektagraf/slipway/tests/testimage"
 )
 
@@ -126,13 +127,13 @@ func TestIgnoredVulnerabilitiesLetTheReleaseThroughAndExpiredOnesAreRefused(t *t
 
 	// An expired exception is refused before anything starts, saying which one lapsed.
 	expired := s
-	expired.Scan.Ignore = []scan.Ignore{{ID: "CVE-2099-0001", Reason: "accepted for the Q1 release", Expires: "2026-01-01"}}
+	expired.Scan.Ignore = []spec.Ignore{{ID: "CVE-2099-0001", Reason: "accepted for the Q1 release", Expires: "2026-01-01"}}
 	_, err := h.releases.StartRelease(deadline(t, 30*time.Second), releaseapi.ReleaseInput{Spec: expired, Version: "v6.6.7"})
 	require.ErrorContains(t, err, "scan.ignore[0]: CVE-2099-0001 expired on 2026-01-01; remove it or extend it with a new reason")
 	requireNoWorkflow(t, s.App.Name, s.Environments.Production.Namespace)
 
 	// With both blocking findings accepted (reason and a future date), the same image is released.
-	s.Scan.Ignore = []scan.Ignore{
+	s.Scan.Ignore = []spec.Ignore{
 		{ID: "CVE-2099-0001", Package: "github.com/example/vuln", Reason: "Shout is never called with user input", Expires: "2999-01-01"},
 		{ID: "GHSA-69ch-w2m2-3vjp", Reason: "only parses our own Accept-Language configuration", Expires: "2999-01-01"},
 	}

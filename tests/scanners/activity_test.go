@@ -24,6 +24,7 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/scan"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 // scanners is the Scan activity configured with the real CLIs and the fixture databases.
@@ -91,7 +92,7 @@ func TestScanActivityPassesTheCleanTarget(t *testing.T) {
 }
 
 func TestScanActivityPassesWithIgnores(t *testing.T) {
-	in := activities.ScanInput{Target: target("vulnerable"), Policy: scan.Policy{Ignore: []scan.Ignore{
+	in := activities.ScanInput{Target: target("vulnerable"), Policy: spec.ScanPolicy{Ignore: []spec.Ignore{
 		{ID: "CVE-2099-0001", Reason: "not reachable", Expires: "2999-01-31"},
 		{ID: "CVE-2022-32149", Package: "golang.org/x/text", Reason: "no user-supplied Accept-Language", Expires: "2999-01-31"},
 	}}}

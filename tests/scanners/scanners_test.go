@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vektagraf/slipway/internal/scan"
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 var tools struct {
@@ -121,21 +122,20 @@ func TestRealScannersFindTheFixtureAdvisoriesAndThePolicyBlocks(t *testing.T) {
 	require.Equal(t, scan.SeverityHigh, byID["CVE-2022-32149"].Severity)
 
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	var p scan.Policy
-	p.ApplyDefaults()
-	v := p.Evaluate(findings, now)
+	p := spec.ScanPolicy{FailOn: spec.DefaultFailOn}
+	v := scan.Evaluate(p, findings, now)
 	require.False(t, v.Passed)
 	require.Equal(t, 1, v.Counts.Blocking.Critical)
 	require.Equal(t, 1, v.Counts.Blocking.High)
 	require.Contains(t, v.Summary, "CVE-2099-0001 in github.com/example/vuln")
 
 	// Both blocking CVEs accepted until a future date: the release may go on, and the report says why.
-	p.Ignore = []scan.Ignore{
+	p.Ignore = []spec.Ignore{
 		{ID: "CVE-2099-0001", Reason: "not reachable: the vulnerable function is never called", Expires: "2027-01-31"},
 		{ID: "CVE-2022-32149", Package: "golang.org/x/text", Reason: "no user-supplied Accept-Language", Expires: "2027-01-31"},
 	}
 	require.NoError(t, p.Validate(now))
-	v = p.Evaluate(findings, now)
+	v = scan.Evaluate(p, findings, now)
 	require.True(t, v.Passed, v.Summary)
 	require.Len(t, v.Ignored, 2)
 
@@ -162,7 +162,5 @@ func TestRealScannersFindTheFixtureAdvisoriesAndThePolicyBlocks(t *testing.T) {
 func TestRealScannersFindNothingInTheCleanTarget(t *testing.T) {
 	findings := scanBoth(t, "clean")
 	require.Empty(t, findings)
-	var p scan.Policy
-	p.ApplyDefaults()
-	require.True(t, p.Evaluate(findings, time.Now()).Passed)
+	require.True(t, scan.Evaluate(spec.ScanPolicy{FailOn: spec.DefaultFailOn}, findings, time.Now()).Passed)
 }

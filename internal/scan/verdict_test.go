@@ -2,115 +2,20 @@ package scan
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
+
+	"github.com/vektagraf/slipway/internal/spec"
 )
 
 var now = time.Date(2026, 11, 25, 22, 0, 0, 0, time.UTC)
 
-func TestPolicyValidate(t *testing.T) {
-	ok := Ignore{ID: "CVE-2022-32149", Reason: "ParseAcceptLanguage is not reachable", Expires: "2027-01-31"}
-	tests := []struct {
-		name   string
-		policy Policy
-		want   []string // one line per error; nil for valid
-	}{
-		{name: "empty policy (defaults)", policy: Policy{}},
-		{name: "ignore with a future expiry", policy: Policy{FailOn: []Severity{SeverityCritical}, OnlyFixed: true, Ignore: []Ignore{ok}}},
-		{name: "the same ID in two packages", policy: Policy{Ignore: []Ignore{
-			withIgnore(ok, func(ig *Ignore) { ig.Package = "golang.org/x/text" }),
-			withIgnore(ok, func(ig *Ignore) { ig.Package = "golang.org/x/net" }),
-		}}},
-		{name: "blocking a severity but not a worse one", policy: Policy{FailOn: []Severity{SeverityHigh}},
-			want: []string{"scan.failOn: blocks HIGH but not CRITICAL; a policy that blocks a severity must block every worse one (add CRITICAL)"}},
-		{name: "a threshold-shaped set is fine", policy: Policy{FailOn: []Severity{SeverityCritical, SeverityHigh, SeverityMedium}}},
-		{name: "reason required", policy: Policy{Ignore: []Ignore{withIgnore(ok, func(ig *Ignore) { ig.Reason = "  " })}},
-			want: []string{"scan.ignore[0].reason: required; say why the risk is accepted"}},
-		{name: "expired ignore", policy: Policy{Ignore: []Ignore{ok, withIgnore(ok, func(ig *Ignore) { ig.ID = "CVE-2099-0001"; ig.Expires = "2026-01-01" })}},
-			want: []string{"scan.ignore[1]: CVE-2099-0001 expired on 2026-01-01; remove it or extend it with a new reason"}},
-		{name: "expires today counts as expired", policy: Policy{Ignore: []Ignore{withIgnore(ok, func(ig *Ignore) { ig.Expires = "2026-11-25" })}},
-			want: []string{"scan.ignore[0]: CVE-2022-32149 expired on 2026-11-25; remove it or extend it with a new reason"}},
-		{name: "expiry required and must be a date", policy: Policy{Ignore: []Ignore{
-			withIgnore(ok, func(ig *Ignore) { ig.Expires = "" }),
-			withIgnore(ok, func(ig *Ignore) { ig.Expires = "31/01/2027"; ig.Package = "a" }),
-		}}, want: []string{
-			"scan.ignore[0].expires: required; write the date (YYYY-MM-DD) from which the ignore stops applying",
-			`scan.ignore[1].expires: "31/01/2027" is not a date; write YYYY-MM-DD`,
-		}},
-		{name: "ID required, no spaces", policy: Policy{Ignore: []Ignore{
-			withIgnore(ok, func(ig *Ignore) { ig.ID = "" }),
-			withIgnore(ok, func(ig *Ignore) { ig.ID = "CVE-1 CVE-2"; ig.Package = "a b" }),
-		}}, want: []string{
-			"scan.ignore[0].id: required",
-			`scan.ignore[1].id: "CVE-1 CVE-2" is not a vulnerability ID (it contains a space); write one ID like CVE-2022-32149`,
-			`scan.ignore[1].package: "a b" is not a package name (it contains a space)`,
-		}},
-		{name: "duplicate ignore", policy: Policy{Ignore: []Ignore{ok, withIgnore(ok, func(ig *Ignore) { ig.ID = "cve-2022-32149" })}},
-			want: []string{"scan.ignore[1]: cve-2022-32149 is ignored twice (also scan.ignore[0]); keep one"}},
-		{name: "bad and repeated severities", policy: Policy{FailOn: []Severity{SeverityCritical, SeverityHigh, Severity(7), SeverityHigh}},
-			want: []string{
-				"scan.failOn[2]: Severity(7) is not a severity; write CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
-				"scan.failOn[3]: HIGH is listed twice (also failOn[1])",
-			}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.policy.Validate(now)
-			if tt.want == nil {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			var fes FieldErrors
-			require.ErrorAs(t, err, &fes)
-			assert.Equal(t, strings.Join(tt.want, "\n"), err.Error())
-		})
-	}
-}
-
-func withIgnore(ig Ignore, edit func(*Ignore)) Ignore {
+func withIgnore(ig spec.Ignore, edit func(*spec.Ignore)) spec.Ignore {
 	edit(&ig)
 	return ig
-}
-
-func TestPolicyDecodes(t *testing.T) {
-	const doc = `
-failOn: [critical, High]
-onlyFixed: true
-ignore:
-  - id: CVE-2022-32149
-    package: golang.org/x/text
-    reason: not reachable from any handler
-    expires: 2027-01-31
-`
-	var fromYAML Policy
-	require.NoError(t, yaml.Unmarshal([]byte(doc), &fromYAML))
-	want := Policy{
-		FailOn:    []Severity{SeverityCritical, SeverityHigh},
-		OnlyFixed: true,
-		Ignore:    []Ignore{{ID: "CVE-2022-32149", Package: "golang.org/x/text", Reason: "not reachable from any handler", Expires: "2027-01-31"}},
-	}
-	assert.Equal(t, want, fromYAML, "an unquoted YAML date decodes as written")
-
-	b, err := json.Marshal(want)
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"failOn":["CRITICAL","HIGH"],"onlyFixed":true,"ignore":[{"id":"CVE-2022-32149","package":"golang.org/x/text","reason":"not reachable from any handler","expires":"2027-01-31"}]}`, string(b))
-	var fromJSON Policy
-	require.NoError(t, json.Unmarshal(b, &fromJSON))
-	assert.Equal(t, want, fromJSON)
-
-	err = yaml.Unmarshal([]byte("failOn: [SEVERE]"), &fromYAML)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `"SEVERE" is not a severity`)
-
-	var p Policy
-	p.ApplyDefaults()
-	assert.Equal(t, []Severity{SeverityCritical, SeverityHigh}, p.FailOn)
 }
 
 // Findings shaped like the merged fixtures.
@@ -127,12 +32,12 @@ var (
 		InstalledVersion: "1.0.0", Severity: SeverityLow, Scanners: []string{ScannerGrype, ScannerTrivy}}
 )
 
-func TestPolicyEvaluate(t *testing.T) {
+func TestEvaluate(t *testing.T) {
 	all := []Finding{low, high, medium, critical, highNoFix}
-	ignoreText := Ignore{ID: "CVE-2022-32149", Reason: "not reachable", Expires: "2027-01-31"}
+	ignoreText := spec.Ignore{ID: "CVE-2022-32149", Reason: "not reachable", Expires: "2027-01-31"}
 	tests := []struct {
 		name         string
-		policy       Policy
+		policy       spec.ScanPolicy
 		findings     []Finding
 		wantPassed   bool
 		wantBlocking []string
@@ -154,28 +59,28 @@ func TestPolicyEvaluate(t *testing.T) {
 		},
 		{
 			name:         "only fixed: a HIGH without a fix does not block",
-			policy:       Policy{OnlyFixed: true},
+			policy:       spec.ScanPolicy{OnlyFixed: true},
 			findings:     []Finding{high, highNoFix, low},
 			wantBlocking: []string{"CVE-2022-32149"},
 			wantSummary:  "blocked: 1 HIGH (CVE-2022-32149 in golang.org/x/text 0.3.7, fixed in 0.3.8)",
 		},
 		{
 			name:        "only fixed and nothing fixable passes",
-			policy:      Policy{OnlyFixed: true},
+			policy:      spec.ScanPolicy{OnlyFixed: true},
 			findings:    []Finding{highNoFix, low},
 			wantPassed:  true,
 			wantSummary: "passed: 2 findings, none blocking (1 HIGH, 1 LOW)",
 		},
 		{
 			name:         "fail on MEDIUM too",
-			policy:       Policy{FailOn: []Severity{SeverityCritical, SeverityHigh, SeverityMedium}},
+			policy:       spec.ScanPolicy{FailOn: []Severity{SeverityCritical, SeverityHigh, SeverityMedium}},
 			findings:     []Finding{medium, low},
 			wantBlocking: []string{"CVE-2030-0004"},
 			wantSummary:  "blocked: 1 MEDIUM (CVE-2030-0004 in github.com/example/meh 0.1.0, fixed in 0.2.0)",
 		},
 		{
 			name:        "ignore with a future expiry passes",
-			policy:      Policy{Ignore: []Ignore{ignoreText}},
+			policy:      spec.ScanPolicy{Ignore: []spec.Ignore{ignoreText}},
 			findings:    []Finding{high, low},
 			wantPassed:  true,
 			wantIgnored: []string{"CVE-2022-32149"},
@@ -183,14 +88,14 @@ func TestPolicyEvaluate(t *testing.T) {
 		},
 		{
 			name:         "an expired ignore no longer applies",
-			policy:       Policy{Ignore: []Ignore{withIgnore(ignoreText, func(ig *Ignore) { ig.Expires = "2026-01-01" })}},
+			policy:       spec.ScanPolicy{Ignore: []spec.Ignore{withIgnore(ignoreText, func(ig *spec.Ignore) { ig.Expires = "2026-01-01" })}},
 			findings:     []Finding{high},
 			wantBlocking: []string{"CVE-2022-32149"},
 			wantSummary:  "blocked: 1 HIGH (CVE-2022-32149 in golang.org/x/text 0.3.7, fixed in 0.3.8)",
 		},
 		{
 			name:        "ignore by alias, case-insensitively",
-			policy:      Policy{Ignore: []Ignore{withIgnore(ignoreText, func(ig *Ignore) { ig.ID = "ghsa-69ch-w2m2-3vjp" })}},
+			policy:      spec.ScanPolicy{Ignore: []spec.Ignore{withIgnore(ignoreText, func(ig *spec.Ignore) { ig.ID = "ghsa-69ch-w2m2-3vjp" })}},
 			findings:    []Finding{high},
 			wantPassed:  true,
 			wantIgnored: []string{"CVE-2022-32149"},
@@ -198,7 +103,7 @@ func TestPolicyEvaluate(t *testing.T) {
 		},
 		{
 			name:   "ignore by ID and package matches only that package",
-			policy: Policy{Ignore: []Ignore{withIgnore(ignoreText, func(ig *Ignore) { ig.Package = "golang.org/x/text" })}},
+			policy: spec.ScanPolicy{Ignore: []spec.Ignore{withIgnore(ignoreText, func(ig *spec.Ignore) { ig.Package = "golang.org/x/text" })}},
 			findings: []Finding{high, with(high, func(f *Finding) {
 				f.Package = "golang.org/x/text/v2" // the same advisory in another package
 			})},
@@ -214,7 +119,7 @@ func TestPolicyEvaluate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := tt.policy.Evaluate(tt.findings, now)
+			v := Evaluate(tt.policy, tt.findings, now)
 			assert.Equal(t, tt.wantPassed, v.Passed)
 			assert.Equal(t, tt.wantSummary, v.Summary)
 			assert.Equal(t, tt.wantBlocking, ids(v.Blocking))
@@ -246,8 +151,8 @@ func TestVerdictIsBounded(t *testing.T) {
 		findings = append(findings, fs...)
 	}
 	findings = Merge(map[string][]Finding{"x": findings})
-	p := Policy{Ignore: []Ignore{{ID: "GHSA-1", Reason: "test", Expires: "2027-01-01"}}}
-	v := p.Evaluate(findings, now)
+	p := spec.ScanPolicy{Ignore: []spec.Ignore{{ID: "GHSA-1", Reason: "test", Expires: "2027-01-01"}}}
+	v := Evaluate(p, findings, now)
 
 	assert.False(t, v.Passed)
 	assert.Len(t, v.Blocking, MaxListed)
@@ -263,7 +168,7 @@ func TestVerdictIsBounded(t *testing.T) {
 }
 
 func TestVerdictTopFillsWithNonBlocking(t *testing.T) {
-	v := Policy{}.Evaluate([]Finding{low, medium, critical}, now)
+	v := Evaluate(spec.ScanPolicy{}, []Finding{low, medium, critical}, now)
 	assert.Equal(t, []string{"CVE-2099-0001", "CVE-2030-0004", "CVE-2099-0002"}, ids(v.Top))
 	assert.Equal(t, SeverityCounts{Critical: 1, Medium: 1, Low: 1}, v.Counts.Total)
 	assert.Equal(t, SeverityCounts{Critical: 1}, v.Counts.Blocking)
@@ -271,7 +176,7 @@ func TestVerdictTopFillsWithNonBlocking(t *testing.T) {
 
 func TestVerdictOnFixtures(t *testing.T) {
 	for _, kind := range []string{"vulnerable", "clean"} {
-		v := Policy{}.Evaluate(Merge(reports(t, kind)), now)
+		v := Evaluate(spec.ScanPolicy{}, Merge(reports(t, kind)), now)
 		if kind == "clean" {
 			assert.True(t, v.Passed)
 			assert.Equal(t, "passed: no findings", v.Summary)

@@ -1,4 +1,4 @@
-package scan
+package spec
 
 import (
 	"encoding/json"
