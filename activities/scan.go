@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/vektagraf/slipway/internal/fsutil"
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
@@ -710,19 +711,8 @@ func (s *Scanners) writeCache(ctx context.Context, key string, e cacheEntry, raw
 		if err != nil {
 			return err
 		}
-		tmp, err := os.CreateTemp(s.CacheDir, "."+key+".*.tmp")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp.Name())
-		if _, err := tmp.Write(data); err != nil {
-			tmp.Close()
-			return err
-		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		return os.Rename(tmp.Name(), filepath.Join(s.CacheDir, key+".json"))
+		// 0o600, the mode entries have always had: only this worker reads its cache.
+		return fsutil.WriteFileAtomic(filepath.Join(s.CacheDir, key+".json"), data, 0o600)
 	}()
 	if err != nil && activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Warn("scan: result cache not written", "dir", s.CacheDir, "error", err)
