@@ -326,25 +326,17 @@ func (s *Scanners) pull(ctx context.Context, t *scanTarget) (func(), error) {
 	}
 	cleanup := func() { _ = os.RemoveAll(dir) }
 	layoutDir := filepath.Join(dir, "image")
-	done := make(chan error, 1)
-	go func() { done <- reg.pullLayout(ctx, t.pull, layoutDir) }()
-	tick := time.NewTicker(scanHeartbeatEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				cleanup()
-				// Returned as is: Temporal reads the type and retryability of the returned error only, so
-				// wrapping a non-retryable ApplicationError would make it retryable.
-				return nil, err
-			}
-			t.path = layoutDir
-			return cleanup, nil
-		case <-tick.C:
-			heartbeat(ctx, "pulling "+t.pull)
-		}
+	err = runHeartbeating(ctx, scanHeartbeatEvery, func() any { return "pulling " + t.pull }, func(ctx context.Context) error {
+		return reg.pullLayout(ctx, t.pull, layoutDir)
+	})
+	if err != nil {
+		cleanup()
+		// Returned as is: Temporal reads the type and retryability of the returned error only, so wrapping a
+		// non-retryable ApplicationError would make it retryable.
+		return nil, err
 	}
+	t.path = layoutDir
+	return cleanup, nil
 }
 
 func checkPath(field, p string) error {
@@ -412,24 +404,17 @@ type scannerRun struct {
 // AllowSingleScanner. It fills res.Scanners, res.ScannerErrors, res.Notes and the scanner versions.
 func (s *Scanners) runBoth(ctx context.Context, in ScanInput, t scanTarget, res *ScanResult) (map[string][]scan.Finding, map[string][]byte, error) {
 	runs := make([]scannerRun, 2)
-	var wg sync.WaitGroup
-	for i, name := range []string{scan.ScannerTrivy, scan.ScannerGrype} {
-		wg.Go(func() { runs[i] = s.run(ctx, name, t) })
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
 	start := time.Now()
-	tick := time.NewTicker(scanHeartbeatEvery)
-	defer tick.Stop()
-	for waiting := true; waiting; {
-		select {
-		case <-done:
-			waiting = false
-		case <-tick.C:
-			heartbeat(ctx, fmt.Sprintf("scanning %s for %s", t.name, time.Since(start).Round(time.Second)))
+	status := func() any { return fmt.Sprintf("scanning %s for %s", t.name, time.Since(start).Round(time.Second)) }
+	err := runHeartbeating(ctx, scanHeartbeatEvery, status, func(ctx context.Context) error {
+		var wg sync.WaitGroup
+		for i, name := range []string{scan.ScannerTrivy, scan.ScannerGrype} {
+			wg.Go(func() { runs[i] = s.run(ctx, name, t) })
 		}
-	}
-	if err := ctx.Err(); err != nil {
+		wg.Wait()
+		return ctx.Err()
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 
