@@ -61,11 +61,10 @@ func NewClusterProber(cfg *rest.Config) (*Prober, error) {
 	return &Prober{HTTP: client, BaseURL: strings.TrimRight(base.String(), "/"), Mode: ProbeModeProxy}, nil
 }
 
-// URL is where a check of path on the Service goes; it is exported so tests and operators can see exactly what
-// a check requests. The path is used as already escaped, the way the kubelet reads probe paths (the spec
-// refuses spaces and bad %-escapes): "/a%20b" is requested as "/a%20b", and anything that still needs escaping
-// is escaped.
-func (p *Prober) URL(ns, svc string, port int32, path string) string {
+// checkURL is where a check of path on the Service goes. The path is used as already escaped, the way the
+// kubelet reads probe paths (the spec refuses spaces and bad %-escapes): "/a%20b" is requested as "/a%20b", and
+// anything that still needs escaping is escaped.
+func (p *Prober) checkURL(ns, svc string, port int32, path string) string {
 	escaped := (&url.URL{Path: path}).EscapedPath()
 	if u, err := url.Parse(path); err == nil && u.Scheme == "" && u.Host == "" {
 		escaped = u.EscapedPath()
@@ -181,7 +180,7 @@ func (p *Prober) runChecks(ctx context.Context, client *http.Client, in SmokeChe
 		if want == 0 {
 			want = http.StatusOK
 		}
-		target := p.URL(in.Namespace, in.Service, in.Port, c.Path)
+		target := p.checkURL(in.Namespace, in.Service, in.Port, c.Path)
 		r := CheckResult{Name: name, URL: redact(target)}
 		status, body, err := get(ctx, client, target, timeout)
 		r.Status, r.Body = status, cut(body, maxResultBody)

@@ -49,7 +49,7 @@ func smokeInput(checks ...spec.Check) SmokeCheckInput {
 	}
 }
 
-func TestProberURL(t *testing.T) {
+func TestProberCheckURL(t *testing.T) {
 	tests := []struct {
 		name   string
 		prober Prober
@@ -75,7 +75,7 @@ func TestProberURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, tt.prober.URL("demo", "demo-app-preview", 8080, tt.path))
+			require.Equal(t, tt.want, tt.prober.checkURL("demo", "demo-app-preview", 8080, tt.path))
 		})
 	}
 }

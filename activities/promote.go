@@ -161,31 +161,20 @@ func (r *Registry) PushImage(ctx context.Context, in PushImageInput) (PushImageR
 	return res, nil
 }
 
-// copyHeartbeating runs promote.Copy, heartbeating while it runs.
+// copyHeartbeating runs promote.Copy, heartbeating progress before it starts and while it runs.
 func (r *Registry) copyHeartbeating(ctx context.Context, src name.Digest, dst name.Repository, progress pushProgress, opts []remote.Option) error {
 	heartbeat(ctx, progress)
-	done := make(chan error, 1)
-	go func() {
+	err := runHeartbeating(ctx, promoteHeartbeatEvery, func() any { return progress }, func(ctx context.Context) error {
 		_, err := promote.Copy(ctx, src, dst, opts...)
-		done <- err
-	}()
-	tick := time.NewTicker(promoteHeartbeatEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			if err == nil {
-				return nil
-			}
-			if errors.Is(err, promote.ErrNotImage) {
-				return invalidInput("PushImage: source %s: %v; release an image or an image index", src, err)
-			}
-			// Returned as is: Temporal reads the type and retryability of the returned error only.
-			return classifyRegistry("PushImage: copy "+src.String()+" to "+dst.Name(), err)
-		case <-tick.C:
-			heartbeat(ctx, progress)
-		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, promote.ErrNotImage):
+		return invalidInput("PushImage: source %s: %v; release an image or an image index", src, err)
 	}
+	return classifyRegistry("PushImage: copy "+src.String()+" to "+dst.Name(), err)
 }
 
 // recordedTags returns the tags an earlier try of this push recorded in its heartbeat, or nil.

@@ -1,11 +1,11 @@
 package activities
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"k8s.io/client-go/rest"
 )
@@ -17,33 +17,21 @@ type Set struct {
 	Registry   *Registry
 	Scanners   *Scanners
 	// Notifications posts to Slack; nil registers one with no credentials, which sends nothing.
-	Notifications *Notifications // Compliance evaluates the compliance gate; nil registers one that writes no report.
-	Compliance    *Compliance
+	Notifications *Notifications
+	// Compliance evaluates the compliance gate; nil registers one that writes no report.
+	Compliance *Compliance
 }
 
-// Register registers every activity once, each under its method name (the names workflows call them by).
+// Register registers every struct's exported methods as activities, each under its method name, which is the
+// name workflows call it by: so every exported method of an activity struct must be an activity, and method
+// names must be unique across the structs (TestRegisterNamesEveryActivityOnce lists them).
 func Register(r worker.ActivityRegistry, s Set) {
 	r.RegisterActivity(s.Kubernetes)
-	r.RegisterActivityWithOptions(s.Prober.SmokeCheck, activity.RegisterOptions{Name: "SmokeCheck"})
-	for name, fn := range map[string]any{
-		"ResolveImage": s.Registry.ResolveImage, "PushImage": s.Registry.PushImage, "RestoreTags": s.Registry.RestoreTags,
-		"MarkRejected": s.Registry.MarkRejected, "SignImage": s.Registry.SignImage, "VerifyImage": s.Registry.VerifyImage, "UnsignImage": s.Registry.UnsignImage,
-		"CheckSigningKeys": s.Registry.CheckSigningKeys, "ReadTags": s.Registry.ReadTags,
-	} {
-		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
-	}
-	r.RegisterActivityWithOptions(s.Scanners.Scan, activity.RegisterOptions{Name: "Scan"})
-	n := s.Notifications
-	if n == nil {
-		n = &Notifications{}
-	}
-	r.RegisterActivityWithOptions(n.Notify, activity.RegisterOptions{Name: "Notify"})
-	r.RegisterActivityWithOptions(n.UpdateNotification, activity.RegisterOptions{Name: "UpdateNotification"})
-	c := s.Compliance
-	if c == nil {
-		c = &Compliance{}
-	}
-	r.RegisterActivityWithOptions(c.EvaluateCompliance, activity.RegisterOptions{Name: "EvaluateCompliance"})
+	r.RegisterActivity(s.Prober)
+	r.RegisterActivity(s.Registry)
+	r.RegisterActivity(s.Scanners)
+	r.RegisterActivity(cmp.Or(s.Notifications, &Notifications{}))
+	r.RegisterActivity(cmp.Or(s.Compliance, &Compliance{}))
 }
 
 // NewProber builds the Prober the worker's configuration asks for: through the API server's service proxy

@@ -251,68 +251,6 @@ func TestScanTimeoutIsRetryable(t *testing.T) {
 	require.Less(t, time.Since(start), 10*time.Second)
 }
 
-func TestScanCache(t *testing.T) {
-	f := newFake(t, "trivy-vulnerable.json", 0, "grype-vulnerable.json", 0)
-	f.s.CacheDir = filepath.Join(t.TempDir(), "cache")
-	in := ScanInput{Target: ScanTarget{Dir: f.target}, Digest: "sha256:1111"}
-
-	first, err := f.s.Scan(context.Background(), in)
-	require.Equal(t, ErrVulnerable, ErrorType(err))
-	require.False(t, first.Cached)
-
-	second, err := f.s.Scan(context.Background(), in)
-	require.Equal(t, ErrVulnerable, ErrorType(err))
-	require.True(t, second.Cached)
-	require.Equal(t, first.Verdict, second.Verdict)
-	require.Equal(t, first.Scanners, second.Scanners)
-	require.Equal(t, first.Databases, second.Databases)
-	require.Equal(t, 1, invocations(t, f.trivyLog), "the hit ran no scanner")
-	require.Equal(t, 1, invocations(t, f.grypeLog))
-
-	// A changed policy applies to cached findings.
-	in.Policy.Ignore = []spec.Ignore{
-		{ID: "CVE-2099-0001", Reason: "unreachable", Expires: "2999-01-01"},
-		{ID: "CVE-2022-32149", Reason: "no user input", Expires: "2999-01-01"},
-	}
-	third, err := f.s.Scan(context.Background(), in)
-	require.NoError(t, err)
-	require.True(t, third.Cached)
-	require.True(t, third.Verdict.Passed)
-	require.Equal(t, 2, third.Verdict.Counts.Ignored.Sum())
-
-	// Another digest, or a new database, is a miss.
-	in.Digest = "sha256:2222"
-	_, err = f.s.Scan(context.Background(), in)
-	require.NoError(t, err)
-	require.Equal(t, 2, invocations(t, f.trivyLog))
-	require.NoError(t, os.WriteFile(filepath.Join(f.s.GrypeDBDir, "6", "import.json"), []byte(`{"digest":"xxh64:0","client_version":"v6.1.10"}`), 0o644))
-	res, err := f.s.Scan(context.Background(), in)
-	require.NoError(t, err)
-	require.False(t, res.Cached)
-	require.Equal(t, 3, invocations(t, f.grypeLog))
-
-	// Without a digest nothing is cached.
-	in.Digest = ""
-	for range 2 {
-		res, err = f.s.Scan(context.Background(), in)
-		require.NoError(t, err)
-		require.False(t, res.Cached)
-	}
-	require.Equal(t, 5, invocations(t, f.trivyLog))
-}
-
-func TestScanSingleScannerResultIsNotCached(t *testing.T) {
-	f := newFake(t, "", 1, "grype-clean.json", 0)
-	f.s.CacheDir = t.TempDir()
-	in := ScanInput{Target: ScanTarget{Dir: f.target}, Digest: "sha256:1111", AllowSingleScanner: true}
-	for range 2 {
-		res, err := f.s.Scan(context.Background(), in)
-		require.NoError(t, err)
-		require.False(t, res.Cached)
-	}
-	require.Equal(t, 2, invocations(t, f.grypeLog))
-}
-
 // TestScanInAnActivityEnvironment runs Scan as Temporal runs it: the heartbeat works, and a blocking verdict
 // reaches the caller as a Vulnerable error whose details carry the result.
 func TestScanInAnActivityEnvironment(t *testing.T) {
@@ -328,17 +266,4 @@ func TestScanInAnActivityEnvironment(t *testing.T) {
 	require.NoError(t, appErr.Details(&res))
 	require.Equal(t, 1, res.Verdict.Counts.Blocking.High)
 	require.Equal(t, []string{scan.ScannerGrype, scan.ScannerTrivy}, res.Scanners)
-}
-
-// TestScannersDoNotSeeTheWorkersSecrets: the scanners get PATH and friends, not the worker's tokens or keys.
-func TestScannersDoNotSeeTheWorkersSecrets(t *testing.T) {
-	t.Setenv("SLIPWAY_SLACK_TOKEN", "xoxb-secret")
-	t.Setenv("SLIPWAY_DEMO_SIGNING_KEY", "-----BEGIN PRIVATE KEY-----")
-	t.Setenv("TRIVY_SEVERITY", "LOW")
-	env := strings.Join(scannerEnv([]string{"GRYPE_DB_AUTO_UPDATE=false"}), "\n")
-	require.NotContains(t, env, "xoxb-secret")
-	require.NotContains(t, env, "PRIVATE KEY")
-	require.NotContains(t, env, "TRIVY_SEVERITY")
-	require.Contains(t, env, "PATH=")
-	require.Contains(t, env, "GRYPE_DB_AUTO_UPDATE=false")
 }

@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/vektagraf/slipway/internal/fsutil"
 	"github.com/vektagraf/slipway/internal/localpods"
 )
 
@@ -133,11 +134,7 @@ func run() error {
 	}
 	addr := ln.Addr().String()
 	if *addrFile != "" {
-		tmp := *addrFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(addr+"\n"), 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, *addrFile); err != nil {
+		if err := fsutil.WriteFileAtomic(*addrFile, []byte(addr+"\n"), 0o644); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vektagraf/slipway/internal/fsutil"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -320,30 +321,8 @@ func WriteReport(dir string, r Report) (digest string, err error) {
 		return "", fmt.Errorf("compliance: write report: %w", err)
 	}
 	path := filepath.Join(dir, ReportFile)
-	tmp, err := os.CreateTemp(dir, "."+ReportFile+".*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("compliance: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return "", fmt.Errorf("compliance: write %s: %w", path, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return "", fmt.Errorf("compliance: write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", fmt.Errorf("compliance: write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return "", fmt.Errorf("compliance: write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("compliance: write %s: %w", path, err)
+	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
+		return "", fmt.Errorf("compliance: %w", err)
 	}
 	sum := sha256.Sum256(data)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil

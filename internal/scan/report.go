@@ -5,11 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/vektagraf/slipway/internal/fsutil"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -120,33 +120,11 @@ func EncodeReport(r Report) ([]byte, error) {
 	return data, nil
 }
 
-// writeAtomic writes data to path by way of a temporary file in the same directory (so the rename cannot
-// cross file systems) and returns the digest of what it wrote.
+// writeAtomic writes data to path atomically (fsutil.WriteFileAtomic) and returns the digest of what it wrote,
+// which the caller records so the file can be checked later.
 func writeAtomic(path string, data []byte) (digest string, err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return "", fmt.Errorf("scan: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return "", fmt.Errorf("scan: write %s: %w", path, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return "", fmt.Errorf("scan: write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", fmt.Errorf("scan: write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return "", fmt.Errorf("scan: write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("scan: write %s: %w", path, err)
+	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
+		return "", fmt.Errorf("scan: %w", err)
 	}
 	sum := sha256.Sum256(data)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
