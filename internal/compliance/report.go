@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vektagraf/slipway/internal/fsutil"
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -45,31 +46,6 @@ type Report struct {
 	Policy     spec.CompliancePolicy `json:"policy"`
 	Rules      []RuleResult          `json:"rules"`
 	Counts     Counts                `json:"counts"`
-}
-
-// RuleResult is one rule's outcome in a report. A waived rule has status warning and carries its Waiver.
-type RuleResult struct {
-	ID         string       `json:"id"`
-	Title      string       `json:"title"`
-	Field      string       `json:"field"`
-	Frameworks []string     `json:"frameworks"`
-	Severity   string       `json:"severity"`
-	Status     string       `json:"status"`
-	Message    string       `json:"message"`
-	Waiver     *spec.Waiver `json:"waiver,omitempty"`
-}
-
-// Waived reports whether a waiver turned the rule's failure or warning into an accepted warning.
-func (r RuleResult) Waived() bool { return r.Waiver != nil }
-
-// Counts are the numbers of rules by outcome. Warnings counts the warnings no waiver covers; Waived the rules
-// a waiver covers (their status is warning too).
-type Counts struct {
-	Passed   int `json:"passed"`
-	Warnings int `json:"warnings"`
-	Waived   int `json:"waived"`
-	Failed   int `json:"failed"`
-	Errors   int `json:"errors"`
 }
 
 // Evaluate runs the built-in rules of the policy's frameworks over the input at now, applies the policy's
@@ -111,9 +87,9 @@ func evaluate(rules []Rule, in Input, p spec.CompliancePolicy, now time.Time) Re
 			applyWaiver(&res, p.Waivers, now)
 		}
 		r.Rules = append(r.Rules, res)
-		r.Counts.add(res)
+		countRule(&r.Counts, res)
 	}
-	r.Status = r.Counts.status(len(r.Rules))
+	r.Status = status(r.Counts, len(r.Rules))
 	return r
 }
 
@@ -183,24 +159,9 @@ func expired(w spec.Waiver, now time.Time) bool {
 	return err != nil || !now.Before(t)
 }
 
-func (c *Counts) add(r RuleResult) {
-	switch {
-	case r.Status == StatusPassed:
-		c.Passed++
-	case r.Status == StatusWarning && r.Waived():
-		c.Waived++
-	case r.Status == StatusWarning:
-		c.Warnings++
-	case r.Status == StatusFailed:
-		c.Failed++
-	default:
-		c.Errors++
-	}
-}
-
 // status is the overall status: failed beats warning beats passed, an error counts as a failure, and no rule
 // at all is a failure (a policy whose frameworks select nothing must not pass).
-func (c Counts) status(rules int) string {
+func status(c Counts, rules int) string {
 	switch {
 	case rules == 0 || c.Failed > 0 || c.Errors > 0:
 		return StatusFailed
@@ -342,4 +303,27 @@ func Table(w io.Writer, r Report) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", res.ID, status, res.Severity, strings.Join(res.Frameworks, ","), res.Title, msg)
 	}
 	_ = tw.Flush()
+}
+
+// The rule results and counts are the release API's (internal/releaseapi), where statuses and results carry
+// them; these names keep the compliance code reading as it did.
+type (
+	RuleResult = releaseapi.RuleResult
+	Counts     = releaseapi.ComplianceCounts
+)
+
+// countRule counts one rule's result.
+func countRule(c *Counts, r RuleResult) {
+	switch {
+	case r.Status == StatusPassed:
+		c.Passed++
+	case r.Status == StatusWarning && r.Waived():
+		c.Waived++
+	case r.Status == StatusWarning:
+		c.Warnings++
+	case r.Status == StatusFailed:
+		c.Failed++
+	default:
+		c.Errors++
+	}
 }

@@ -3,8 +3,6 @@ package releaseapi
 import (
 	"time"
 
-	"github.com/vektagraf/slipway/internal/compliance"
-	"github.com/vektagraf/slipway/internal/scan"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -146,18 +144,18 @@ type ScanSummary struct {
 	Digest string `json:"digest"`
 	Passed bool   `json:"passed"`
 	// Summary is the verdict in one line ("blocked: 1 CRITICAL (CVE-... in pkg 1.1.0, fixed in 1.2.0)").
-	Summary string      `json:"summary"`
-	Counts  scan.Counts `json:"counts"`
-	// Top lists at most scan.MaxTop findings, blocking ones first; the reports have all of them.
-	Top []scan.Finding `json:"top,omitempty"`
+	Summary string `json:"summary"`
+	Counts  Counts `json:"counts"`
+	// Top lists at most internal/scan's MaxTop findings, blocking ones first; the reports have all of them.
+	Top []Finding `json:"top,omitempty"`
 	// Scanners lists the scanners whose findings were merged; ScannerErrors says why one was left out.
 	Scanners      []string          `json:"scanners"`
 	ScannerErrors map[string]string `json:"scannerErrors,omitempty"`
 	// Cached says the findings came from the worker's scan cache (same digest and databases).
 	Cached bool `json:"cached,omitempty"`
 	// ReportsDir is where the worker wrote report.json and report.sarif, whose digests are ReportDigests.
-	ReportsDir    string             `json:"reportsDir,omitempty"`
-	ReportDigests scan.ReportDigests `json:"reportDigests,omitzero"`
+	ReportsDir    string        `json:"reportsDir,omitempty"`
+	ReportDigests ReportDigests `json:"reportDigests,omitzero"`
 	// ReportArtifact is the reports' OCI artifact next to the image (spec scan.attachReports).
 	ReportArtifact string `json:"reportArtifact,omitempty"`
 }
@@ -168,15 +166,15 @@ type ComplianceResult struct {
 	// Status is the report's: passed, warning or failed.
 	Status string `json:"status"`
 	// Summary is the report's one line.
-	Summary string            `json:"summary"`
-	Counts  compliance.Counts `json:"counts"`
+	Summary string           `json:"summary"`
+	Counts  ComplianceCounts `json:"counts"`
 	// Failed lists the IDs of the rules that failed or could not be evaluated; Warnings those that warned
 	// without a waiver; Waived those a waiver turned into a warning.
 	Failed   []string `json:"failed,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 	Waived   []string `json:"waived,omitempty"`
 	// Rules are the results of the rules that did not pass, with their messages and waivers.
-	Rules []compliance.RuleResult `json:"rules,omitempty"`
+	Rules []RuleResult `json:"rules,omitempty"`
 	// Frameworks are the frameworks whose rules ran.
 	Frameworks []string `json:"frameworks"`
 	// ReportsDir is the directory on the worker holding compliance.json, and ReportDigest the file's sha256

@@ -7,38 +7,6 @@ import (
 	"unicode/utf8"
 )
 
-// Finding is one vulnerability in one package version, as one scanner reported it (ParseTrivy, ParseGrype) or
-// as the scanners agreed on it (Merge). It keeps what a reviewer needs to act (which package, which version
-// fixes it, where it was found, who said so) and nothing of the scanners' full records, so a list of findings
-// stays small enough for a workflow history.
-type Finding struct {
-	// ID is the vulnerability's CVE when there is one, else the scanner's own ID (a GHSA, for instance).
-	ID string `json:"id"`
-	// Aliases are the other IDs of the same vulnerability (the GHSA of a CVE), sorted; a policy ignore may
-	// name any of them.
-	Aliases []string `json:"aliases,omitempty"`
-	// Package is the package name as the scanners spell it (a Go module path, a Debian package name).
-	Package          string `json:"package"`
-	InstalledVersion string `json:"installedVersion"`
-	// FixedVersion is the lowest version that fixes the vulnerability for InstalledVersion; empty when no fix
-	// is known.
-	FixedVersion string   `json:"fixedVersion,omitempty"`
-	Severity     Severity `json:"severity"`
-	Title        string   `json:"title,omitempty"`
-	// URL is a page describing the vulnerability.
-	URL string `json:"url,omitempty"`
-	// Targets are where the package was found (a go.mod, a binary, an OS package database), relative to the
-	// scanned root and sorted; the same package version found in two places is one finding.
-	Targets []string `json:"targets,omitempty"`
-	// Scanners lists every scanner that reported the finding, sorted.
-	Scanners []string `json:"scanners"`
-	// SeverityBy records each scanner's severity, only when the scanners disagree (Severity is then the
-	// highest); a reviewer sees that one scanner rated it lower.
-	SeverityBy map[string]Severity `json:"severityBy,omitempty"`
-	// FixedBy records each scanner's fixed version ("" for none), only when the scanners disagree.
-	FixedBy map[string]string `json:"fixedBy,omitempty"`
-}
-
 // maxTitle bounds a title: Grype has no title, only a description that can run to pages.
 const maxTitle = 200
 

@@ -52,16 +52,6 @@ type ScannerInfo struct {
 	DBUpdatedAt time.Time `json:"dbUpdatedAt,omitzero"`
 }
 
-// ReportDigests are the sha256 digests ("sha256:<hex>") of the files WriteReports wrote, to record in the
-// workflow so the evidence can be checked later.
-type ReportDigests struct {
-	JSON  string `json:"json"`
-	SARIF string `json:"sarif"`
-	// Raw holds, by scanner name, the digest of that scanner's own JSON output (WriteRaw), kept next to the
-	// merged report so a finding can be traced to what the scanner said.
-	Raw map[string]string `json:"raw,omitempty"`
-}
-
 // RawFile is the name WriteRaw gives a scanner's output in a reports directory ("trivy.json").
 func RawFile(scanner string) string { return scanner + ".json" }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
@@ -47,72 +48,6 @@ type IgnoredFinding struct {
 	Ignore  spec.Ignore `json:"ignore"`
 }
 
-// Counts are the numbers of findings by severity: all of them (ignored included), those that block and those
-// an ignore accepted. They are complete even where the lists in a Verdict are cut short.
-type Counts struct {
-	Total    SeverityCounts `json:"total"`
-	Blocking SeverityCounts `json:"blocking"`
-	Ignored  SeverityCounts `json:"ignored"`
-}
-
-// SeverityCounts counts findings per severity, as fields rather than a map so the JSON is stable and small.
-type SeverityCounts struct {
-	Critical int `json:"critical"`
-	High     int `json:"high"`
-	Medium   int `json:"medium"`
-	Low      int `json:"low"`
-	Unknown  int `json:"unknown"`
-}
-
-// Get returns the count for one severity.
-func (c SeverityCounts) Get(s Severity) int {
-	switch s {
-	case SeverityCritical:
-		return c.Critical
-	case SeverityHigh:
-		return c.High
-	case SeverityMedium:
-		return c.Medium
-	case SeverityLow:
-		return c.Low
-	}
-	return c.Unknown
-}
-
-func (c *SeverityCounts) add(s Severity) {
-	switch s {
-	case SeverityCritical:
-		c.Critical++
-	case SeverityHigh:
-		c.High++
-	case SeverityMedium:
-		c.Medium++
-	case SeverityLow:
-		c.Low++
-	default:
-		c.Unknown++
-	}
-}
-
-// minus subtracts counts severity by severity.
-func (c SeverityCounts) minus(o SeverityCounts) SeverityCounts {
-	return SeverityCounts{c.Critical - o.Critical, c.High - o.High, c.Medium - o.Medium, c.Low - o.Low, c.Unknown - o.Unknown}
-}
-
-// Sum is the number of findings counted.
-func (c SeverityCounts) Sum() int { return c.Critical + c.High + c.Medium + c.Low + c.Unknown }
-
-// String lists the non-zero counts, most severe first: "1 CRITICAL, 2 HIGH".
-func (c SeverityCounts) String() string {
-	var parts []string
-	for _, s := range spec.Severities {
-		if n := c.Get(s); n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, s))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
 // Evaluate applies the policy to merged findings at now. A finding blocks when its severity is in FailOn
 // (default spec.DefaultFailOn: CRITICAL and HIGH), it has a fix or OnlyFixed is off, and no ignore matches
 // it; an ignore matches by ID or alias, and by package when it names one, and only before its expiry date (an
@@ -123,9 +58,9 @@ func Evaluate(p spec.ScanPolicy, findings []Finding, now time.Time) Verdict {
 	v := Verdict{Blocking: []Finding{}, Ignored: []IgnoredFinding{}, Top: []Finding{}}
 	var rest []Finding
 	for _, f := range sortedFindings(findings) {
-		v.Counts.Total.add(f.Severity)
+		addSeverity(&v.Counts.Total, f.Severity)
 		if i := slices.IndexFunc(p.Ignore, func(ig spec.Ignore) bool { return ignores(ig, f) && !expired(ig, now) }); i >= 0 {
-			v.Counts.Ignored.add(f.Severity)
+			addSeverity(&v.Counts.Ignored, f.Severity)
 			if len(v.Ignored) < MaxListed {
 				v.Ignored = append(v.Ignored, IgnoredFinding{Finding: f, Ignore: p.Ignore[i]})
 			} else {
@@ -139,7 +74,7 @@ func Evaluate(p spec.ScanPolicy, findings []Finding, now time.Time) Verdict {
 			}
 			continue
 		}
-		v.Counts.Blocking.add(f.Severity)
+		addSeverity(&v.Counts.Blocking, f.Severity)
 		if len(v.Blocking) < MaxListed {
 			v.Blocking = append(v.Blocking, f)
 		} else {
@@ -182,7 +117,7 @@ func ignores(ig spec.Ignore, f Finding) bool {
 // github.com/example/vuln 1.1.0, fixed in 1.2.0; ...)" or "passed: 2 findings, none blocking (2 LOW)".
 func (v Verdict) summary() string {
 	var b strings.Builder
-	considered := v.Counts.Total.minus(v.Counts.Ignored)
+	considered := minus(v.Counts.Total, v.Counts.Ignored)
 	switch {
 	case !v.Passed:
 		b.WriteString("blocked: " + v.Counts.Blocking.String() + " (")
@@ -227,4 +162,35 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// The finding and count types are the release API's (internal/releaseapi), where statuses and results carry
+// them; these names keep the scan code reading as it did.
+type (
+	Finding        = releaseapi.Finding
+	Counts         = releaseapi.Counts
+	SeverityCounts = releaseapi.SeverityCounts
+	ReportDigests  = releaseapi.ReportDigests
+)
+
+// addSeverity counts one finding of severity s.
+func addSeverity(c *SeverityCounts, s Severity) {
+	switch s {
+	case SeverityCritical:
+		c.Critical++
+	case SeverityHigh:
+		c.High++
+	case SeverityMedium:
+		c.Medium++
+	case SeverityLow:
+		c.Low++
+	default:
+		c.Unknown++
+	}
+}
+
+// minus subtracts o from c, severity by severity.
+func minus(c, o SeverityCounts) SeverityCounts {
+	return SeverityCounts{Critical: c.Critical - o.Critical, High: c.High - o.High, Medium: c.Medium - o.Medium,
+		Low: c.Low - o.Low, Unknown: c.Unknown - o.Unknown}
 }
