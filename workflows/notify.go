@@ -171,7 +171,7 @@ func (r *release) notifyStage(name string, state releaseapi.StageState, detail s
 
 func (r *release) notifyApprovalNeeded(ctx workflow.Context, deadline time.Time) {
 	info := workflow.GetInfo(ctx).WorkflowExecution
-	value := info.ID + "|" + info.RunID
+	value := releaseapi.ButtonValue(info.ID, info.RunID)
 	a := r.gate.spec
 	fields := []notify.Field{
 		{Name: "Image", Value: r.image},
