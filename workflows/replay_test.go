@@ -14,14 +14,14 @@ import (
 	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
+// historiesDir holds the one recorded generation.
+const historiesDir = "testdata/histories/v1"
+
 // TestReplayRecordedHistories replays real releases and rollbacks recorded against the dev server and the
 // local cluster (`make record-histories`, from tests/integration). A change to workflow code that would break
 // a recorded run fails here. Nothing has shipped, so there is one generation (v1) and no workflow.GetVersion:
 // a deliberate change to a workflow re-records it. Once a release of Slipway runs anywhere, a change to a
 // workflow that can be in flight is guarded with GetVersion instead and its histories kept (docs/workflows.md).
-// historiesDir holds the one recorded generation.
-const historiesDir = "testdata/histories/v1"
-
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
 	require.NoError(t, err)
