@@ -15,10 +15,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -26,11 +24,9 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vektagraf/slipway/internal/compliance"
-	"github.com/vektagraf/slipway/internal/config"
 	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/internal/releases"
@@ -99,98 +95,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-}
-
-type command struct {
-	name           string
-	stdout, stderr io.Writer
-	fs             *flag.FlagSet
-	specPath       string
-	actor          string
-	asJSON         bool
-	timeout        time.Duration
-}
-
-func (c *command) flags() *flag.FlagSet {
-	c.fs = flag.NewFlagSet("starter "+c.name, flag.ContinueOnError)
-	c.fs.SetOutput(c.stderr)
-	c.fs.StringVar(&c.specPath, "spec", "deploy/slipway.yaml", "path of the release spec")
-	c.fs.StringVar(&c.actor, "actor", firstEnv("GITHUB_ACTOR", "USER"), "who is asking (recorded in the release)")
-	c.fs.BoolVar(&c.asJSON, "json", false, "print the result (or status) as JSON")
-	c.fs.DurationVar(&c.timeout, "timeout", 0, "with --wait: stop waiting after this long (exit 4; the workflow goes on); 0 waits until it ends")
-	return c.fs
-}
-
-func (c *command) parse(args []string) bool {
-	if err := c.fs.Parse(args); err != nil {
-		return false
-	}
-	if c.fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "starter %s: unexpected argument %q (flags go before nothing else)\n", c.name, c.fs.Arg(0))
-		return false
-	}
-	return true
-}
-
-func (c *command) fail(code int, format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "starter %s: %s\n", c.name, fmt.Sprintf(format, args...))
-	return code
-}
-
-func (c *command) loadSpec() (*spec.Spec, int) {
-	s, err := spec.Load(c.specPath)
-	if err != nil {
-		return nil, c.fail(exitUsage, "%v\nnothing was started", err)
-	}
-	return s, exitOK
-}
-
-func (c *command) dial() (*releases.Client, func(), int) {
-	cfg := config.FromEnv()
-	opts, err := cfg.ClientOptions(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return nil, nil, c.fail(exitUsage, "%v", err)
-	}
-	tc, err := client.Dial(opts)
-	if err != nil {
-		return nil, nil, c.fail(exitError, "connect to Temporal at %s: %v (is the server up? see TEMPORAL_ADDRESS)", cfg.Address, err)
-	}
-	return &releases.Client{Temporal: tc, Namespace: cfg.Namespace, WebUI: cfg.WebUI, TaskQueue: os.Getenv("SLIPWAY_TASK_QUEUE")},
-		tc.Close, exitOK
-}
-
-// prepare parses the flags, loads the spec, runs check and only then connects to Temporal, so bad input never
-// reaches the server. A zero code means go on, and done must be called when finished.
-func (c *command) prepare(args []string, check func(*spec.Spec) error) (s *spec.Spec, rc *releases.Client, done func(), code int) {
-	if !c.parse(args) {
-		return nil, nil, nil, exitUsage
-	}
-	if s, code = c.loadSpec(); s == nil {
-		return nil, nil, nil, code
-	}
-	if check != nil {
-		if err := check(s); err != nil {
-			return nil, nil, nil, c.fail(exitUsage, "%v\nnothing was started", err)
-		}
-	}
-	if rc, done, code = c.dial(); rc == nil {
-		return nil, nil, nil, code
-	}
-	return s, rc, done, exitOK
-}
-
-func (c *command) trigger() releaseapi.Trigger {
-	t := releaseapi.Trigger{Actor: c.actor, Source: "starter", Commit: os.Getenv("GITHUB_SHA")}
-	if os.Getenv("GITHUB_REF_TYPE") == "branch" {
-		t.Branch = os.Getenv("GITHUB_REF_NAME")
-	}
-	if os.Getenv("GITHUB_ACTIONS") == "true" {
-		t.Source = "github-actions"
-		if s, r, id := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID"); s != "" && r != "" && id != "" {
-			t.RunURL = fmt.Sprintf("%s/%s/actions/runs/%s", s, r, id)
-		}
-	}
-	return t
 }
 
 func (c *command) release(ctx context.Context, args []string) int {
@@ -276,21 +180,6 @@ func (c *command) rollback(ctx context.Context, args []string) int {
 	}
 	var res releaseapi.RollbackResult
 	return c.follow(ctx, rc, run, &res)
-}
-
-func (c *command) startError(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var conflict *releases.ConflictError
-	if errors.As(err, &conflict) {
-		return c.fail(exitConflict, "%v", err)
-	}
-	var fieldErrs spec.FieldErrors
-	if errors.As(err, &fieldErrs) {
-		return c.fail(exitUsage, "%v\nnothing was started", err)
-	}
-	return c.fail(exitError, "%v", err)
 }
 
 func (c *command) printRun(what string, run releases.Run) {
@@ -566,15 +455,6 @@ func (c *command) input(args []string) int {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func firstEnv(keys ...string) string {
-	for _, k := range keys {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // prepare checks the --version flag, naming the flag, then runs releaseapi.Prepare (the workflow's own
 // validation) and keeps the defaulted spec, so bad input never starts a workflow.
