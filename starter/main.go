@@ -11,16 +11,12 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 const (
@@ -84,29 +80,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-}
-
-func (c *command) input(args []string) int {
-	fs := c.flags()
-	version := fs.String("version", "", "version to release")
-	commit := fs.String("commit", "", "source commit (default $GITHUB_SHA)")
-	branch := fs.String("branch", "", "source branch (default $GITHUB_REF_NAME on a branch build)")
-	if !c.parse(args) {
-		return exitUsage
-	}
-	s, code := c.loadSpec()
-	if s == nil {
-		return code
-	}
-	in := releaseapi.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
-	in.Trigger.Commit = cmp.Or(*commit, in.Trigger.Commit)
-	in.Trigger.Branch = cmp.Or(*branch, in.Trigger.Branch)
-	if err := prepare(&in); err != nil {
-		return c.fail(exitUsage, "%v", err)
-	}
-	out, _ := json.MarshalIndent(in, "", "  ")
-	fmt.Fprintln(c.stdout, string(out))
-	fmt.Fprintf(c.stderr, "start it with: temporal workflow start --task-queue %s --type %s --workflow-id %s --input-file release.json\n",
-		cmp.Or(os.Getenv("SLIPWAY_TASK_QUEUE"), releaseapi.TaskQueue), releaseapi.ReleaseWorkflowName, releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace))
-	return exitOK
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
 const demoSpec = "../examples/demo/slipway.yaml"
@@ -115,16 +112,4 @@ func TestUnreachableTemporalIsExitFour(t *testing.T) {
 	code, _, stderr := runStarter(t, "status", "--spec", demoSpec)
 	require.Equal(t, exitError, code, stderr)
 	require.Contains(t, stderr, "127.0.0.1:1")
-}
-
-func TestInputPrintsAStartableReleaseInput(t *testing.T) {
-	code, stdout, stderr := runStarter(t, "input", "--spec", demoSpec, "--version", "v1.4.0", "--actor", "ci")
-	require.Equal(t, exitOK, code, stderr)
-	var in releaseapi.ReleaseInput
-	require.NoError(t, json.Unmarshal([]byte(stdout), &in))
-	require.Equal(t, "v1.4.0", in.Version)
-	require.Equal(t, "ci", in.Trigger.Actor)
-	require.Equal(t, "demo-app-active", in.Spec.BlueGreen.ActiveService, "defaults are filled in")
-	require.Contains(t, stdout, `"scaleDownDelay": "5s"`, "durations are strings")
-	require.Contains(t, stderr, "--workflow-id slipway.demo-app.demo-production")
 }
