@@ -10,6 +10,8 @@ import (
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
+// abort asks the app's running release to stop at its next safe point and roll back, recording --reason
+// (required, checked before connecting) and --actor; it does not wait for the rollback.
 func (c *command) abort(ctx context.Context, args []string) int {
 	fs := c.flags()
 	reason := fs.String("reason", "", "why (required; recorded in the release)")

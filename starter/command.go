@@ -17,6 +17,8 @@ import (
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
+// command is one invocation of a command: its name (for messages), where it writes, and the flags every
+// command shares, so that each command only adds its own flags and logic.
 type command struct {
 	name           string
 	stdout, stderr io.Writer
@@ -27,6 +29,8 @@ type command struct {
 	timeout        time.Duration
 }
 
+// flags starts the command's flag set with the shared flags (--spec, --actor, --json, --timeout); the
+// command adds its own before parse. It returns errors rather than exiting, so run decides the exit code.
 func (c *command) flags() *flag.FlagSet {
 	c.fs = flag.NewFlagSet("starter "+c.name, flag.ContinueOnError)
 	c.fs.SetOutput(c.stderr)
@@ -37,6 +41,8 @@ func (c *command) flags() *flag.FlagSet {
 	return c.fs
 }
 
+// parse parses args into the flag set and refuses a stray argument, saying so; false means the command exits
+// with exitUsage (the flag package has printed why).
 func (c *command) parse(args []string) bool {
 	if err := c.fs.Parse(args); err != nil {
 		return false
@@ -48,11 +54,15 @@ func (c *command) parse(args []string) bool {
 	return true
 }
 
+// fail prints "starter NAME: message" on stderr and returns code, so every failure reads the same and a
+// command ends with return c.fail(...).
 func (c *command) fail(code int, format string, args ...any) int {
 	fmt.Fprintf(c.stderr, "starter %s: %s\n", c.name, fmt.Sprintf(format, args...))
 	return code
 }
 
+// loadSpec loads --spec; a spec that does not load is bad input (exitUsage), reported before anything
+// starts. A nil spec means: return the code.
 func (c *command) loadSpec() (*spec.Spec, int) {
 	s, err := spec.Load(c.specPath)
 	if err != nil {
@@ -61,6 +71,9 @@ func (c *command) loadSpec() (*spec.Spec, int) {
 	return s, exitOK
 }
 
+// dial connects to Temporal as the environment says (config.FromEnv, SLIPWAY_TASK_QUEUE), discarding the
+// SDK's logs so the output is the starter's own; bad settings are exitUsage, an unreachable server exitError.
+// A nil client means: return the code; otherwise call the returned func when done.
 func (c *command) dial() (*releases.Client, func(), int) {
 	cfg := config.FromEnv()
 	opts, err := cfg.ClientOptions(slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -95,6 +108,9 @@ func (c *command) prepare(args []string, check func(*spec.Spec) error) (s *spec.
 	return s, rc, done, exitOK
 }
 
+// trigger records who and what asked for the run (the actor, the commit and branch, and the GitHub Actions
+// run's URL when run there), from --actor and the environment, so the workflow's history says where it came
+// from.
 func (c *command) trigger() releaseapi.Trigger {
 	t := releaseapi.Trigger{Actor: c.actor, Source: "starter", Commit: os.Getenv("GITHUB_SHA")}
 	if os.Getenv("GITHUB_REF_TYPE") == "branch" {
@@ -109,6 +125,8 @@ func (c *command) trigger() releaseapi.Trigger {
 	return t
 }
 
+// startError maps the error of starting a release or rollback to the exit code: another run of the app is
+// exitConflict, a spec that fails validation exitUsage, anything else exitError; nil is exitOK.
 func (c *command) startError(err error) int {
 	if err == nil {
 		return exitOK
@@ -124,6 +142,8 @@ func (c *command) startError(err error) int {
 	return c.fail(exitError, "%v", err)
 }
 
+// firstEnv is the value of the first of keys that is set and not empty, or ""; it gives --actor its
+// default ($GITHUB_ACTOR in CI, else $USER).
 func firstEnv(keys ...string) string {
 	for _, k := range keys {
 		if v := os.Getenv(k); v != "" {

@@ -8,6 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestComplianceCommand: the local compliance command passes the demo spec with a pinned, scanned, signed
+// image, fails without that evidence and with a writable root filesystem, naming the rules, and a waiver
+// turns the failure into a warning (--json).
 func TestComplianceCommand(t *testing.T) {
 	pinned := "127.0.0.1:5001/slipway/demo-app:v1.0.0@sha256:" + strings.Repeat("a", 64)
 	code, stdout, stderr := runStarter(t, "compliance", "--spec", demoSpec, "--image", pinned, "--scanned", "--signed")

@@ -15,6 +15,8 @@ import (
 	"github.com/vektagraf/slipway/internal/releases"
 )
 
+// printRun says which run the command started or attached to, with its workflow ID, run ID and Web UI link,
+// so that a person or CI can find it again.
 func (c *command) printRun(what string, run releases.Run) {
 	verb := "started"
 	if run.Attached {
@@ -118,4 +120,6 @@ func outcome(err error) string {
 	return err.Error()
 }
 
+// oneLine folds the whitespace of s, newlines included, into single spaces, so a multi-line message keeps a
+// stage on one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

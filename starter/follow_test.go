@@ -10,6 +10,8 @@ import (
 	"github.com/vektagraf/slipway/internal/scan"
 )
 
+// TestPrintScanShowsTheVerdictCountsAndTopFindings: printScan prints nothing without a scan, and otherwise
+// the verdict, the counts, each top finding ("no fix" when there is none) and where the reports are.
 func TestPrintScanShowsTheVerdictCountsAndTopFindings(t *testing.T) {
 	var out strings.Builder
 	printScan(&out, nil)

@@ -9,6 +9,9 @@ import (
 	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
+// input prints the release input of --version as JSON, validated and defaulted as release does, and on
+// stderr the 'temporal workflow start' command that starts it, for starting a release without the starter;
+// it never connects to Temporal.
 func (c *command) input(args []string) int {
 	fs := c.flags()
 	version := fs.String("version", "", "version to release")

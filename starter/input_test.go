@@ -9,6 +9,8 @@ import (
 	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
+// TestInputPrintsAStartableReleaseInput: input's JSON decodes as the release input, with the version, the
+// actor and the spec's defaults, durations as strings, and stderr names the workflow ID to start it with.
 func TestInputPrintsAStartableReleaseInput(t *testing.T) {
 	code, stdout, stderr := runStarter(t, "input", "--spec", demoSpec, "--version", "v1.4.0", "--actor", "ci")
 	require.Equal(t, exitOK, code, stderr)

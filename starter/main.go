@@ -19,20 +19,33 @@ import (
 	"syscall"
 )
 
+// The exit codes are the starter's contract with CI (see the package doc): a script tells a failed release
+// from bad input, a conflict and an unreachable server by the code alone.
 const (
-	exitOK       = 0
-	exitFailed   = 1
-	exitUsage    = 2
+	// exitOK means the command did what was asked: done, or started without --wait.
+	exitOK = 0
+	// exitFailed means that the release or rollback failed or was rolled back, or that local compliance
+	// blocks.
+	exitFailed = 1
+	// exitUsage means bad input or a refused request: nothing was started and nothing changed.
+	exitUsage = 2
+	// exitConflict means that another release of the app is running.
 	exitConflict = 3
-	exitError    = 4
+	// exitError means Temporal is unreachable, waiting stopped or lost track, or another error; a started
+	// workflow goes on.
+	exitError = 4
 )
 
+// main runs the command with SIGINT and SIGTERM cancelling its context, so an interrupted --wait stops
+// waiting (the workflow goes on), and exits with run's code.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// usage is the help printed for no command, -h, --help, help and an unknown command; each command's own
+// flags are in its -h.
 const usage = `usage: starter <command> [flags]
 
 commands:
@@ -50,6 +63,8 @@ Temporal is reached through TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPOR
 for a command's flags.
 `
 
+// run dispatches args[0] to its command and returns the exit code; the context and the writers are
+// arguments so that tests drive the whole CLI in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// demoSpec is the example spec the tests run against, so they also check the spec the project ships.
 const demoSpec = "../examples/demo/slipway.yaml"
 
 // runStarter runs the command with Temporal pointed at a port where nothing listens: a test that expects exit
@@ -24,6 +25,8 @@ func runStarter(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// writeSpec writes the demo spec, changed by edit, to a temporary file and returns its path, for tests of a
+// spec that is wrong in one way.
 func writeSpec(t *testing.T, edit func(string) string) string {
 	t.Helper()
 	b, err := os.ReadFile(demoSpec)
@@ -33,6 +36,9 @@ func writeSpec(t *testing.T, edit func(string) string) string {
 	return p
 }
 
+// TestBadInputExitsTwoBeforeConnecting: every kind of bad input (no or an unknown command, a missing or
+// unsafe version, a broken spec, a bad image flag, a missing reason, a stray argument) exits 2 with a message
+// naming the problem, before any connection (runStarter points Temporal nowhere: that would be 4).
 func TestBadInputExitsTwoBeforeConnecting(t *testing.T) {
 	same := func(s string) string { return s }
 	cases := []struct {
@@ -108,6 +114,8 @@ func TestExpiredIgnoreDoesNotBlockStatusAbortOrRollback(t *testing.T) {
 	}
 }
 
+// TestUnreachableTemporalIsExitFour: when Temporal cannot be reached the exit code is 4 and the message
+// names the address tried.
 func TestUnreachableTemporalIsExitFour(t *testing.T) {
 	code, _, stderr := runStarter(t, "status", "--spec", demoSpec)
 	require.Equal(t, exitError, code, stderr)

@@ -14,6 +14,9 @@ import (
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
+// release starts, or attaches to, the release of --version. It checks all input first and pushes a local build
+// given as --image-layout or --image-tarball to image.source (or image.repository) as :VERSION before the
+// start, so nothing starts on bad input or a failed push; with --wait it follows the run to its end.
 func (c *command) release(ctx context.Context, args []string) int {
 	fs := c.flags()
 	version := fs.String("version", "", "version to release: semver (v1.2.3) or a git commit SHA; becomes the image tag")

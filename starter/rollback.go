@@ -6,6 +6,9 @@ import (
 	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
+// rollback starts a rollback that puts production back on the previous color, recording --reason; with
+// --wait it follows it to its end. It adds no check of its own and StartRollback validates only what a
+// rollback needs, so what stops new releases (an expired scan ignore) never stops an undo.
 func (c *command) rollback(ctx context.Context, args []string) int {
 	fs := c.flags()
 	reason := fs.String("reason", "manual rollback", "why (recorded in the rollback)")

@@ -10,6 +10,9 @@ import (
 	"github.com/vektagraf/slipway/internal/releaseapi"
 )
 
+// status shows the app's running or last release or rollback: its phase, stages, undo steps, scan and
+// error, or the whole status as JSON with --json. The query gives up after 30 seconds, so a missing
+// worker cannot hang it.
 func (c *command) status(ctx context.Context, args []string) int {
 	c.flags()
 	s, rc, done, code := c.prepare(args, nil)
