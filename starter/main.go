@@ -3,11 +3,15 @@
 //	starter release  --spec deploy/slipway.yaml --version v1.2.3 [--wait] [--image-layout DIR | --image-tarball FILE]
 //	starter status   --spec deploy/slipway.yaml
 //	starter abort    --spec deploy/slipway.yaml --reason "wrong build"
+//	starter approve  --spec deploy/slipway.yaml --actor alice [--comment "looks good"]
+//	starter reject   --spec deploy/slipway.yaml --actor alice [--comment "wrong build"]
 //	starter rollback --spec deploy/slipway.yaml --reason "latency regression" [--wait]
 //	starter input    --spec deploy/slipway.yaml --version v1.2.3   (prints release.json for `temporal workflow start`)
+//	starter compliance --spec deploy/slipway.yaml [--image REF] [--scanned] [--signed]   (the rules, locally)
 //
-// Exit codes: 0 done (or started, without --wait); 1 the release or rollback failed or was rolled back;
-// 2 bad input, nothing started; 3 another release of the app is running; 4 Temporal unreachable or other error.
+// Exit codes: 0 done (or started, without --wait); 1 the release or rollback failed or was rolled back (for
+// compliance: the rules block); 2 bad input, nothing started; 3 another release of the app is running;
+// 4 Temporal unreachable or other error.
 package main
 
 import (
