@@ -3,55 +3,53 @@
 //	starter release  --spec deploy/slipway.yaml --version v1.2.3 [--wait] [--image-layout DIR | --image-tarball FILE]
 //	starter status   --spec deploy/slipway.yaml
 //	starter abort    --spec deploy/slipway.yaml --reason "wrong build"
+//	starter approve  --spec deploy/slipway.yaml --actor alice [--comment "looks good"]
+//	starter reject   --spec deploy/slipway.yaml --actor alice [--comment "wrong build"]
 //	starter rollback --spec deploy/slipway.yaml --reason "latency regression" [--wait]
 //	starter input    --spec deploy/slipway.yaml --version v1.2.3   (prints release.json for `temporal workflow start`)
+//	starter compliance --spec deploy/slipway.yaml [--image REF] [--scanned] [--signed]   (the rules, locally)
 //
-// Exit codes: 0 done (or started, without --wait); 1 the release or rollback failed or was rolled back;
-// 2 bad input, nothing started; 3 another release of the app is running; 4 Temporal unreachable or other error.
+// Exit codes: 0 done (or started, without --wait); 1 the release or rollback failed or was rolled back (for
+// compliance: the rules block); 2 bad input, nothing started; 3 another release of the app is running;
+// 4 Temporal unreachable or other error.
 package main
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
-	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-
-	"github.com/vektagraf/slipway/internal/compliance"
-	"github.com/vektagraf/slipway/internal/config"
-	"github.com/vektagraf/slipway/internal/imagebuild"
-	"github.com/vektagraf/slipway/internal/releaseapi"
-	"github.com/vektagraf/slipway/internal/releases"
-	"github.com/vektagraf/slipway/internal/render"
-	"github.com/vektagraf/slipway/internal/spec"
 )
 
+// The exit codes are the starter's contract with CI (see the package doc): a script tells a failed release
+// from bad input, a conflict and an unreachable server by the code alone.
 const (
-	exitOK       = 0
-	exitFailed   = 1
-	exitUsage    = 2
+	// exitOK means the command did what was asked: done, or started without --wait.
+	exitOK = 0
+	// exitFailed means that the release or rollback failed or was rolled back, or that local compliance
+	// blocks.
+	exitFailed = 1
+	// exitUsage means bad input or a refused request: nothing was started and nothing changed.
+	exitUsage = 2
+	// exitConflict means that another release of the app is running.
 	exitConflict = 3
-	exitError    = 4
+	// exitError means Temporal is unreachable, waiting stopped or lost track, or another error; a started
+	// workflow goes on.
+	exitError = 4
 )
 
+// main runs the command with SIGINT and SIGTERM cancelling its context, so an interrupted --wait stops
+// waiting (the workflow goes on), and exits with run's code.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// usage is the help printed for no command, -h, --help, help and an unknown command; each command's own
+// flags are in its -h.
 const usage = `usage: starter <command> [flags]
 
 commands:
@@ -69,6 +67,8 @@ Temporal is reached through TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPOR
 for a command's flags.
 `
 
+// run dispatches args[0] to its command and returns the exit code; the context and the writers are
+// arguments so that tests drive the whole CLI in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
@@ -99,493 +99,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "starter: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
 	}
-}
-
-type command struct {
-	name           string
-	stdout, stderr io.Writer
-	fs             *flag.FlagSet
-	specPath       string
-	actor          string
-	asJSON         bool
-	timeout        time.Duration
-}
-
-func (c *command) flags() *flag.FlagSet {
-	c.fs = flag.NewFlagSet("starter "+c.name, flag.ContinueOnError)
-	c.fs.SetOutput(c.stderr)
-	c.fs.StringVar(&c.specPath, "spec", "deploy/slipway.yaml", "path of the release spec")
-	c.fs.StringVar(&c.actor, "actor", firstEnv("GITHUB_ACTOR", "USER"), "who is asking (recorded in the release)")
-	c.fs.BoolVar(&c.asJSON, "json", false, "print the result (or status) as JSON")
-	c.fs.DurationVar(&c.timeout, "timeout", 0, "with --wait: stop waiting after this long (exit 4; the workflow goes on); 0 waits until it ends")
-	return c.fs
-}
-
-func (c *command) parse(args []string) bool {
-	if err := c.fs.Parse(args); err != nil {
-		return false
-	}
-	if c.fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "starter %s: unexpected argument %q (flags go before nothing else)\n", c.name, c.fs.Arg(0))
-		return false
-	}
-	return true
-}
-
-func (c *command) fail(code int, format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "starter %s: %s\n", c.name, fmt.Sprintf(format, args...))
-	return code
-}
-
-func (c *command) loadSpec() (*spec.Spec, int) {
-	s, err := spec.Load(c.specPath)
-	if err != nil {
-		return nil, c.fail(exitUsage, "%v\nnothing was started", err)
-	}
-	return s, exitOK
-}
-
-func (c *command) dial() (*releases.Client, func(), int) {
-	cfg := config.FromEnv()
-	opts, err := cfg.ClientOptions(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return nil, nil, c.fail(exitUsage, "%v", err)
-	}
-	tc, err := client.Dial(opts)
-	if err != nil {
-		return nil, nil, c.fail(exitError, "connect to Temporal at %s: %v (is the server up? see TEMPORAL_ADDRESS)", cfg.Address, err)
-	}
-	return &releases.Client{Temporal: tc, Namespace: cfg.Namespace, WebUI: cfg.WebUI, TaskQueue: os.Getenv("SLIPWAY_TASK_QUEUE")},
-		tc.Close, exitOK
-}
-
-// prepare parses the flags, loads the spec, runs check and only then connects to Temporal, so bad input never
-// reaches the server. A zero code means go on, and done must be called when finished.
-func (c *command) prepare(args []string, check func(*spec.Spec) error) (s *spec.Spec, rc *releases.Client, done func(), code int) {
-	if !c.parse(args) {
-		return nil, nil, nil, exitUsage
-	}
-	if s, code = c.loadSpec(); s == nil {
-		return nil, nil, nil, code
-	}
-	if check != nil {
-		if err := check(s); err != nil {
-			return nil, nil, nil, c.fail(exitUsage, "%v\nnothing was started", err)
-		}
-	}
-	if rc, done, code = c.dial(); rc == nil {
-		return nil, nil, nil, code
-	}
-	return s, rc, done, exitOK
-}
-
-func (c *command) trigger() releaseapi.Trigger {
-	t := releaseapi.Trigger{Actor: c.actor, Source: "starter", Commit: os.Getenv("GITHUB_SHA")}
-	if os.Getenv("GITHUB_REF_TYPE") == "branch" {
-		t.Branch = os.Getenv("GITHUB_REF_NAME")
-	}
-	if os.Getenv("GITHUB_ACTIONS") == "true" {
-		t.Source = "github-actions"
-		if s, r, id := os.Getenv("GITHUB_SERVER_URL"), os.Getenv("GITHUB_REPOSITORY"), os.Getenv("GITHUB_RUN_ID"); s != "" && r != "" && id != "" {
-			t.RunURL = fmt.Sprintf("%s/%s/actions/runs/%s", s, r, id)
-		}
-	}
-	return t
-}
-
-func (c *command) release(ctx context.Context, args []string) int {
-	fs := c.flags()
-	version := fs.String("version", "", "version to release: semver (v1.2.3) or a git commit SHA; becomes the image tag")
-	wait := fs.Bool("wait", false, "stream stage progress and exit with the release's outcome")
-	commit := fs.String("commit", "", "source commit (default $GITHUB_SHA)")
-	branch := fs.String("branch", "", "source branch, for the \"branch\" release tag (default $GITHUB_REF_NAME on a branch build)")
-	layoutDir := fs.String("image-layout", "", "an OCI image layout holding the build: pushed to image.source (or image.repository) as :VERSION before the release starts")
-	tarballPath := fs.String("image-tarball", "", "a `docker save` tarball holding the build: pushed like --image-layout")
-	var in releaseapi.ReleaseInput
-	var upload v1.Image
-	_, rc, done, code := c.prepare(args, func(s *spec.Spec) error {
-		if *version == "" {
-			return errors.New("--version: required (for example --version v1.2.3)")
-		}
-		in = releaseapi.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
-		if *commit != "" {
-			in.Trigger.Commit = *commit
-		}
-		if *branch != "" {
-			in.Trigger.Branch = *branch
-		}
-		if err := prepare(&in); err != nil {
-			return err
-		}
-		var err error
-		switch {
-		case *layoutDir != "" && *tarballPath != "":
-			return errors.New("--image-layout and --image-tarball: give at most one")
-		case *layoutDir != "":
-			if upload, err = imagebuild.LoadLayout(*layoutDir); err != nil {
-				return fmt.Errorf("--image-layout: %w", err)
-			}
-		case *tarballPath != "":
-			if upload, err = imagebuild.LoadTarball(*tarballPath); err != nil {
-				return fmt.Errorf("--image-tarball: %w", err)
-			}
-		}
-		return nil
-	})
-	if code != exitOK {
-		return code
-	}
-	defer done()
-	if upload != nil {
-		repo := cmp.Or(in.Spec.Image.Source, in.Spec.Image.Repository)
-		ref := repo + ":" + in.Version
-		digest, err := imagebuild.Push(ctx, upload, ref)
-		if err != nil {
-			return c.fail(exitError, "push the build to %s: %v\nnothing was started", ref, err)
-		}
-		fmt.Fprintf(c.stdout, "pushed %s@%s\n", ref, digest)
-	}
-	run, err := rc.StartRelease(ctx, in)
-	if code := c.startError(err); code != exitOK {
-		return code
-	}
-	c.printRun("release "+in.Version+" of "+in.Spec.App.Name, run)
-	if !*wait {
-		return exitOK
-	}
-	var res releaseapi.ReleaseResult
-	return c.follow(ctx, rc, run, &res)
-}
-
-func (c *command) rollback(ctx context.Context, args []string) int {
-	fs := c.flags()
-	reason := fs.String("reason", "manual rollback", "why (recorded in the rollback)")
-	wait := fs.Bool("wait", false, "stream stage progress and exit with the rollback's outcome")
-	s, rc, done, code := c.prepare(args, nil)
-	if code != exitOK {
-		return code
-	}
-	defer done()
-	run, err := rc.StartRollback(ctx, releaseapi.RollbackInput{Spec: *s, Reason: *reason, Trigger: c.trigger()})
-	if code := c.startError(err); code != exitOK {
-		return code
-	}
-	c.printRun("rollback of "+s.App.Name, run)
-	if !*wait {
-		return exitOK
-	}
-	var res releaseapi.RollbackResult
-	return c.follow(ctx, rc, run, &res)
-}
-
-func (c *command) startError(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var conflict *releases.ConflictError
-	if errors.As(err, &conflict) {
-		return c.fail(exitConflict, "%v", err)
-	}
-	var fieldErrs spec.FieldErrors
-	if errors.As(err, &fieldErrs) {
-		return c.fail(exitUsage, "%v\nnothing was started", err)
-	}
-	return c.fail(exitError, "%v", err)
-}
-
-func (c *command) printRun(what string, run releases.Run) {
-	verb := "started"
-	if run.Attached {
-		verb = "attached to running"
-	}
-	fmt.Fprintf(c.stdout, "%s %s\n  workflow ID: %s\n  run ID:      %s\n", verb, what, run.ID, run.RunID)
-	if run.URL != "" {
-		fmt.Fprintf(c.stdout, "  Web UI:      %s\n", run.URL)
-	}
-}
-
-// follow streams stage changes until the run ends and maps its outcome to the exit code.
-func (c *command) follow(ctx context.Context, rc *releases.Client, run releases.Run, result any) int {
-	if ok, err := rc.HasWorker(ctx); err == nil && !ok {
-		fmt.Fprintf(c.stderr, "starter %s: warning: no worker polls task queue %q; the workflow waits until one does (SLIPWAY_TASK_QUEUE must match the worker's --task-queue)\n",
-			c.name, cmp.Or(rc.TaskQueue, releaseapi.TaskQueue))
-	}
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	seen := map[string]string{}
-	show := func(name string, state releaseapi.StageState, msg string) {
-		key := string(state) + "|" + msg
-		if seen[name] == key || state == releaseapi.StatePending {
-			return
-		}
-		seen[name] = key
-		line := fmt.Sprintf("  %-26s %-11s %s", name, state, oneLine(msg))
-		fmt.Fprintln(c.stdout, strings.TrimRight(line, " "))
-	}
-	err := rc.Follow(ctx, run, result, func(st releaseapi.Status) {
-		for _, s := range st.Stages {
-			show(s.Name, s.State, s.Message)
-		}
-		for _, s := range st.Compensations {
-			show("undo "+s.Name, s.State, s.Message)
-		}
-	})
-	if err != nil {
-		var wfErr *temporal.WorkflowExecutionError
-		switch {
-		case errors.As(err, &wfErr):
-			return c.fail(exitFailed, "%s", outcome(err))
-		case ctx.Err() != nil:
-			return c.fail(exitError, "stopped waiting; the workflow goes on: %s", run.URL)
-		default:
-			return c.fail(exitError, "lost track of %s (%v); the workflow goes on: %s", run.ID, err, run.URL)
-		}
-	}
-	if c.asJSON {
-		out, _ := json.MarshalIndent(result, "", "  ")
-		fmt.Fprintln(c.stdout, string(out))
-		return exitOK
-	}
-	switch r := result.(type) {
-	case *releaseapi.ReleaseResult:
-		was := ""
-		if r.PreviousColor != "" {
-			was = fmt.Sprintf(" (was %s)", r.PreviousColor)
-		}
-		fmt.Fprintf(c.stdout, "released %s of %s: %s serves %s%s\n", r.Version, r.App, r.ActiveColor, r.Image, was)
-		printScan(c.stdout, r.Scan)
-	case *releaseapi.RollbackResult:
-		fmt.Fprintf(c.stdout, "rolled %s back from %s to %s (%s)\n", r.App, r.FromColor, r.ToColor, r.ToVersion)
-	}
-	return exitOK
-}
-
-// printScan shows the security gate's outcome: the verdict, the counts, the top findings and where the
-// reports are.
-func printScan(w io.Writer, sc *releaseapi.ScanSummary) {
-	if sc == nil {
-		return
-	}
-	fmt.Fprintf(w, "  scan of %s: %s\n", sc.Image, oneLine(sc.Summary))
-	t := sc.Counts.Total
-	fmt.Fprintf(w, "    found %d critical, %d high, %d medium, %d low, %d unknown; %d blocking, %d ignored; scanners: %s%s\n",
-		t.Critical, t.High, t.Medium, t.Low, t.Unknown, sc.Counts.Blocking.Sum(), sc.Counts.Ignored.Sum(),
-		strings.Join(sc.Scanners, ", "), map[bool]string{true: " (cached findings)"}[sc.Cached])
-	for _, f := range sc.Top {
-		fixed := f.FixedVersion
-		if fixed == "" {
-			fixed = "no fix"
-		}
-		fmt.Fprintf(w, "    %-9s %-20s %s %s (fixed: %s) [%s]\n", f.Severity, f.ID, f.Package, f.InstalledVersion, fixed, strings.Join(f.Scanners, ", "))
-	}
-	if sc.ReportsDir != "" {
-		fmt.Fprintf(w, "    reports on the worker: %s (report.json %s)\n", sc.ReportsDir, sc.ReportDigests.JSON)
-	}
-}
-
-// outcome is the workflow's own message (e.g. "release v1.2.0 of app rolled back: stage verify failed: ...")
-// without the SDK's wrapping of it.
-func outcome(err error) string {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return appErr.Message()
-	}
-	return err.Error()
-}
-
-func (c *command) status(ctx context.Context, args []string) int {
-	c.flags()
-	s, rc, done, code := c.prepare(args, nil)
-	if code != exitOK {
-		return code
-	}
-	defer done()
-	id := releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace)
-	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	st, err := rc.Status(qctx, id, "")
-	if err != nil {
-		return c.fail(exitError, "%v", err)
-	}
-	if c.asJSON {
-		out, _ := json.MarshalIndent(st, "", "  ")
-		fmt.Fprintln(c.stdout, string(out))
-		return exitOK
-	}
-	if st.ActiveColor != "" {
-		fmt.Fprintf(c.stdout, "%s %s: %s (active color %q)\n", st.App, st.Version, st.Phase, st.ActiveColor)
-	} else {
-		fmt.Fprintf(c.stdout, "%s %s: %s\n", st.App, st.Version, st.Phase)
-	}
-	for _, stg := range st.Stages {
-		fmt.Fprintln(c.stdout, strings.TrimRight(fmt.Sprintf("  %-26s %-11s %s", stg.Name, stg.State, oneLine(stg.Message)), " "))
-	}
-	for _, stg := range st.Compensations {
-		fmt.Fprintln(c.stdout, strings.TrimRight(fmt.Sprintf("  %-26s %-11s %s", "undo "+stg.Name, stg.State, oneLine(stg.Message)), " "))
-	}
-	printScan(c.stdout, st.Scan)
-	if st.Error != "" {
-		fmt.Fprintf(c.stdout, "  error: %s\n", st.Error)
-	}
-	return exitOK
-}
-
-func (c *command) abort(ctx context.Context, args []string) int {
-	fs := c.flags()
-	reason := fs.String("reason", "", "why (required; recorded in the release)")
-	s, rc, done, code := c.prepare(args, func(*spec.Spec) error {
-		if strings.TrimSpace(*reason) == "" {
-			return errors.New(`--reason: required, e.g. --reason "wrong build"`)
-		}
-		return nil
-	})
-	if code != exitOK {
-		return code
-	}
-	defer done()
-	run, err := rc.Abort(ctx, releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace),
-		releaseapi.AbortRequest{Reason: *reason, By: c.actor})
-	if err != nil {
-		return c.fail(exitError, "%v", err)
-	}
-	fmt.Fprintf(c.stdout, "abort sent to %s (run %s); it rolls back at the next safe point\n  Web UI: %s\n", run.ID, run.RunID, run.URL)
-	return exitOK
-}
-
-// decide sends the approve or reject update; the workflow's validator has the last word.
-func (c *command) decide(ctx context.Context, args []string, approve bool) int {
-	fs := c.flags()
-	comment := fs.String("comment", "", "why (kept with the decision)")
-	s, rc, done, code := c.prepare(args, func(*spec.Spec) error {
-		if strings.TrimSpace(c.actor) == "" {
-			return errors.New("--actor: required; who decides (an identity in approval.approvers)")
-		}
-		return nil
-	})
-	if code != exitOK {
-		return code
-	}
-	defer done()
-	d, run, err := rc.Decide(ctx, releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace), approve,
-		releaseapi.ApprovalRequest{By: c.actor, Comment: *comment, Source: "starter"})
-	var refused *releases.RefusedError
-	switch {
-	case errors.As(err, &refused):
-		return c.fail(exitUsage, "%s\nnothing changed", refused.Reason)
-	case err != nil:
-		return c.fail(exitError, "%v", err)
-	}
-	verb := "rejected"
-	if d.Approved {
-		verb = "approved"
-	}
-	fmt.Fprintf(c.stdout, "%s by %s at %s\n  Web UI: %s\n", verb, d.By, d.At.Format(time.RFC3339), run.URL)
-	return exitOK
-}
-
-// compliance evaluates the compliance rules over the production Deployment the spec renders, as the
-// release's compliance stage does, without Temporal or a cluster: the release's evidence (the pinned image,
-// the scan, the signature) is what the flags say.
-func (c *command) compliance(args []string) int {
-	fs := c.flags()
-	version := fs.String("version", "v0.0.0-local", "version to render")
-	image := fs.String("image", "", "the image as it would be deployed (default <image.repository>:<version>; a release pins it by digest)")
-	scanned := fs.Bool("scanned", false, "count the image as scanned without blocking findings")
-	signed := fs.Bool("signed", false, "count the image as signed")
-	if !c.parse(args) {
-		return exitUsage
-	}
-	s, code := c.loadSpec()
-	if s == nil {
-		return code
-	}
-	if err := spec.ValidateVersion(*version); err != nil {
-		return c.fail(exitUsage, "--version: %v", err)
-	}
-	img := *image
-	if img == "" {
-		var err error
-		if img, err = spec.ImageRef(s.Image.Repository, *version); err != nil {
-			return c.fail(exitUsage, "image: %v", err)
-		}
-	} else if err := spec.ValidateImageRef(img); err != nil {
-		return c.fail(exitUsage, "--image: %v", err)
-	}
-	if err := s.Compliance.CompliancePolicy.Validate(time.Now()); err != nil {
-		return c.fail(exitUsage, "%v", err)
-	}
-	prod := s.Environments.Production
-	dep := render.Deployment(render.DeploymentInput{
-		Namespace: prod.Namespace, Name: s.App.Name, App: s.App.Name, Image: img, Version: *version,
-		Replicas: prod.Replicas, PullPolicy: s.Image.PullPolicy, Container: s.Container, ProgressDeadline: s.BlueGreen.ProgressDeadline,
-	})
-	report := compliance.Evaluate(compliance.Input{Deployment: dep, Settings: s.Compliance.Settings, Image: img,
-		Scanned: *scanned, ScanPassed: *scanned, Signed: *signed}, s.Compliance.Policy(), time.Now().UTC())
-	if c.asJSON {
-		out, err := compliance.EncodeReport(report)
-		if err != nil {
-			return c.fail(exitError, "%v", err)
-		}
-		fmt.Fprint(c.stdout, string(out))
-	} else {
-		compliance.Table(c.stdout, report)
-		fmt.Fprintf(c.stdout, "\n%s\n", report.Summary())
-	}
-	if report.Blocks(s.Compliance.Policy()) {
-		return exitFailed
-	}
-	return exitOK
-}
-
-func (c *command) input(args []string) int {
-	fs := c.flags()
-	version := fs.String("version", "", "version to release")
-	commit := fs.String("commit", "", "source commit (default $GITHUB_SHA)")
-	branch := fs.String("branch", "", "source branch (default $GITHUB_REF_NAME on a branch build)")
-	if !c.parse(args) {
-		return exitUsage
-	}
-	s, code := c.loadSpec()
-	if s == nil {
-		return code
-	}
-	in := releaseapi.ReleaseInput{Spec: *s, Version: *version, Trigger: c.trigger()}
-	in.Trigger.Commit = cmp.Or(*commit, in.Trigger.Commit)
-	in.Trigger.Branch = cmp.Or(*branch, in.Trigger.Branch)
-	if err := prepare(&in); err != nil {
-		return c.fail(exitUsage, "%v", err)
-	}
-	out, _ := json.MarshalIndent(in, "", "  ")
-	fmt.Fprintln(c.stdout, string(out))
-	fmt.Fprintf(c.stderr, "start it with: temporal workflow start --task-queue %s --type %s --workflow-id %s --input-file release.json\n",
-		cmp.Or(os.Getenv("SLIPWAY_TASK_QUEUE"), releaseapi.TaskQueue), releaseapi.ReleaseWorkflowName, releaseapi.WorkflowID(s.App.Name, s.Environments.Production.Namespace))
-	return exitOK
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func firstEnv(keys ...string) string {
-	for _, k := range keys {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// prepare checks the --version flag, naming the flag, then runs releaseapi.Prepare (the workflow's own
-// validation) and keeps the defaulted spec, so bad input never starts a workflow.
-func prepare(in *releaseapi.ReleaseInput) error {
-	if err := spec.ValidateVersion(in.Version); err != nil {
-		return fmt.Errorf("--version: %w", err)
-	}
-	p, err := releaseapi.Prepare(*in, time.Now())
-	if err != nil {
-		return err
-	}
-	in.Spec = p.Spec
-	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,11 +10,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/vektagraf/slipway/internal/releaseapi"
-	"github.com/vektagraf/slipway/internal/scan"
 )
 
+// demoSpec is the example spec the tests run against, so they also check the spec the project ships.
 const demoSpec = "../examples/demo/slipway.yaml"
 
 // runStarter runs the command with Temporal pointed at a port where nothing listens: a test that expects exit
@@ -28,6 +25,8 @@ func runStarter(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// writeSpec writes the demo spec, changed by edit, to a temporary file and returns its path, for tests of a
+// spec that is wrong in one way.
 func writeSpec(t *testing.T, edit func(string) string) string {
 	t.Helper()
 	b, err := os.ReadFile(demoSpec)
@@ -37,6 +36,9 @@ func writeSpec(t *testing.T, edit func(string) string) string {
 	return p
 }
 
+// TestBadInputExitsTwoBeforeConnecting: every kind of bad input (no or an unknown command, a missing or
+// unsafe version, a broken spec, a bad image flag, a missing reason, a stray argument) exits 2 with a message
+// naming the problem, before any connection (runStarter points Temporal nowhere: that would be 4).
 func TestBadInputExitsTwoBeforeConnecting(t *testing.T) {
 	same := func(s string) string { return s }
 	cases := []struct {
@@ -112,84 +114,10 @@ func TestExpiredIgnoreDoesNotBlockStatusAbortOrRollback(t *testing.T) {
 	}
 }
 
+// TestUnreachableTemporalIsExitFour: when Temporal cannot be reached the exit code is 4 and the message
+// names the address tried.
 func TestUnreachableTemporalIsExitFour(t *testing.T) {
 	code, _, stderr := runStarter(t, "status", "--spec", demoSpec)
 	require.Equal(t, exitError, code, stderr)
 	require.Contains(t, stderr, "127.0.0.1:1")
-}
-
-func TestInputPrintsAStartableReleaseInput(t *testing.T) {
-	code, stdout, stderr := runStarter(t, "input", "--spec", demoSpec, "--version", "v1.4.0", "--actor", "ci")
-	require.Equal(t, exitOK, code, stderr)
-	var in releaseapi.ReleaseInput
-	require.NoError(t, json.Unmarshal([]byte(stdout), &in))
-	require.Equal(t, "v1.4.0", in.Version)
-	require.Equal(t, "ci", in.Trigger.Actor)
-	require.Equal(t, "demo-app-active", in.Spec.BlueGreen.ActiveService, "defaults are filled in")
-	require.Contains(t, stdout, `"scaleDownDelay": "5s"`, "durations are strings")
-	require.Contains(t, stderr, "--workflow-id slipway.demo-app.demo-production")
-}
-
-func TestPrintScanShowsTheVerdictCountsAndTopFindings(t *testing.T) {
-	var out strings.Builder
-	printScan(&out, nil)
-	require.Empty(t, out.String(), "no scan yet, nothing printed")
-
-	printScan(&out, &releaseapi.ScanSummary{
-		Image:   "127.0.0.1:5001/slipway/demo-app@sha256:abc",
-		Summary: "blocked: 1 CRITICAL (CVE-2099-0001 in github.com/example/vuln 1.1.0, fixed in 1.2.0)",
-		Counts: scan.Counts{Total: scan.SeverityCounts{Critical: 1, Low: 1}, Blocking: scan.SeverityCounts{Critical: 1},
-			Ignored: scan.SeverityCounts{}},
-		Top: []scan.Finding{
-			{ID: "CVE-2099-0001", Package: "github.com/example/vuln", InstalledVersion: "1.1.0", FixedVersion: "1.2.0",
-				Severity: scan.SeverityCritical, Scanners: []string{"grype", "trivy"}},
-			{ID: "CVE-2099-0002", Package: "github.com/example/lowrisk", InstalledVersion: "1.0.0", Severity: scan.SeverityLow,
-				Scanners: []string{"trivy"}},
-		},
-		Scanners:   []string{"grype", "trivy"},
-		ReportsDir: "/var/lib/slipway/reports/demo-app/v1.3.0", ReportDigests: scan.ReportDigests{JSON: "sha256:def"},
-	})
-	got := out.String()
-	for _, want := range []string{
-		"scan of 127.0.0.1:5001/slipway/demo-app@sha256:abc: blocked: 1 CRITICAL",
-		"found 1 critical, 0 high, 0 medium, 1 low, 0 unknown; 1 blocking, 0 ignored; scanners: grype, trivy\n",
-		"CRITICAL  CVE-2099-0001        github.com/example/vuln 1.1.0 (fixed: 1.2.0) [grype, trivy]",
-		"github.com/example/lowrisk 1.0.0 (fixed: no fix) [trivy]",
-		"reports on the worker: /var/lib/slipway/reports/demo-app/v1.3.0 (report.json sha256:def)",
-	} {
-		require.Contains(t, got, want)
-	}
-}
-
-func TestComplianceCommand(t *testing.T) {
-	pinned := "127.0.0.1:5001/slipway/demo-app:v1.0.0@sha256:" + strings.Repeat("a", 64)
-	code, stdout, stderr := runStarter(t, "compliance", "--spec", demoSpec, "--image", pinned, "--scanned", "--signed")
-	require.Equal(t, exitOK, code, stderr)
-	require.Contains(t, stdout, "SEC-004  passed")
-	require.Contains(t, stdout, "passed: all 13 rules passed")
-
-	// Without the evidence a release brings (digest, scan), the local run fails and says why.
-	code, stdout, _ = runStarter(t, "compliance", "--spec", demoSpec)
-	require.Equal(t, exitFailed, code)
-	require.Contains(t, stdout, "SEC-007  failed")
-	require.Contains(t, stdout, "SEC-008  failed")
-
-	writable := writeSpec(t, func(s string) string {
-		return strings.Replace(s, "    readOnlyRootFilesystem: true\n", "", 1)
-	})
-	code, stdout, _ = runStarter(t, "compliance", "--spec", writable, "--image", pinned, "--scanned", "--signed")
-	require.Equal(t, exitFailed, code)
-	require.Contains(t, stdout, "failed: SEC-004 read-only root filesystem")
-
-	waived := writeSpec(t, func(s string) string {
-		s = strings.Replace(s, "    readOnlyRootFilesystem: true\n", "", 1)
-		return strings.Replace(s, "compliance:\n", "compliance:\n  waivers:\n    - {rule: SEC-004, reason: cache in /tmp until JIRA-1, expires: 2999-01-01}\n", 1)
-	})
-	code, stdout, stderr = runStarter(t, "compliance", "--spec", waived, "--image", pinned, "--scanned", "--signed", "--json")
-	require.Equal(t, exitOK, code, stderr)
-	var report struct {
-		Status string `json:"status"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(stdout), &report))
-	require.Equal(t, "warning", report.Status)
 }
