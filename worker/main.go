@@ -34,6 +34,7 @@ func run() error {
 	probeURL := flag.String("probe-proxy-url", os.Getenv("SLIPWAY_PROBE_PROXY_URL"),
 		"base URL of a service proxy to use instead of the API server's (the local cluster's localpods)")
 	taskQueue := flag.String("task-queue", envOr("SLIPWAY_TASK_QUEUE", workflows.TaskQueue), "task queue to poll")
+	readyFile := flag.String("ready-file", "", "write this file (the worker's PID) once the worker polls its task queue")
 	sf := scannerFlags()
 	flag.Parse()
 
@@ -80,7 +81,7 @@ func run() error {
 		"cluster", restCfg.Host, "probeMode", *probeMode, "trivy", scanners.TrivyPath, "grype", scanners.GrypePath,
 		"trivyCacheDir", scanners.TrivyCacheDir, "grypeDBDir", scanners.GrypeDBDir, "scanCacheDir", scanners.CacheDir,
 		"scanReportsDir", scanners.ReportsDir, "slack", slackCfg.Backend())
-	return w.Run(worker.InterruptCh())
+	return runWorker(w, *readyFile)
 }
 
 func envOr(k, def string) string {
