@@ -90,10 +90,10 @@ KWOK=$("$SCRIPTS/tools.sh" path kwok)
 KWOK_STAGES=$("$SCRIPTS/tools.sh" path kwok-stages)
 log "binaries ready"
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHED_PORT"; do
   if port_busy "$p"; then
-    echo "cluster-up: port 127.0.0.1:$p is already in use (another cluster? set SLIPWAY_K8S_PORT_BASE)" >&2
+    echo "cluster-up: port 127.0.0.1:$p is already in use by another process (another cluster?);" \
+      "stop it, or set SLIPWAY_K8S_PORT_BASE to the first of 10 free ports (now $BASE)" >&2
     exit 1
   fi
 done
@@ -167,6 +167,21 @@ fail() {
   SLIPWAY_K8S_DIR=$DIR "$SCRIPTS/cluster-down.sh" --keep >&2 || true
   exit 1
 }
+# serves NAME PORT: the process started as NAME holds the listening socket on PORT, so a probe of PORT that
+# passes reached it, not another server that took the port after the check above. When another process holds
+# the port, FOREIGN says so (wait_for's time-out message adds it).
+FOREIGN=
+serves() {
+  local name pid
+  FOREIGN=
+  while read -r name pid; do
+    [[ $name == "$1" ]] || continue
+    listens "$pid" "$2" && return 0
+    port_busy "$2" && FOREIGN="127.0.0.1:$2 is held by another process, not by $1 (pid $pid); stop it, or set SLIPWAY_K8S_PORT_BASE"
+    return 1
+  done < "$DIR/pids"
+  return 1
+}
 wait_for() { # description seconds cmd...
   local desc=$1 secs=$2 i name pid; shift 2
   for ((i = 0; i < secs * 5; i++)); do
@@ -176,7 +191,7 @@ wait_for() { # description seconds cmd...
     done < "$DIR/pids"
     sleep 0.2
   done
-  fail "timed out after ${secs}s waiting for $desc"
+  fail "timed out after ${secs}s waiting for $desc${FOREIGN:+: $FOREIGN}"
 }
 
 start etcd "$ETCD" --name=node0 --data-dir="$DIR/etcd-data" \
@@ -184,7 +199,8 @@ start etcd "$ETCD" --name=node0 --data-dir="$DIR/etcd-data" \
   --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
   --initial-cluster="node0=http://127.0.0.1:$ETCD_PEER_PORT" \
   --unsafe-no-fsync=true --auto-compaction-retention=1 --quota-backend-bytes=$((1 << 30)) --log-level=warn
-wait_for "etcd on 127.0.0.1:$ETCD_PORT" "$WAIT" curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
+etcd_ok() { serves etcd "$ETCD_PORT" && curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"; }
+wait_for "etcd on 127.0.0.1:$ETCD_PORT" "$WAIT" etcd_ok
 log "etcd healthy (127.0.0.1:$ETCD_PORT)"
 
 start kube-apiserver "$APISERVER" \
@@ -205,7 +221,8 @@ start kube-apiserver "$APISERVER" \
   --allow-privileged=true \
   --enable-priority-and-fairness=false \
   --profiling=false
-wait_for "kube-apiserver /readyz on 127.0.0.1:$API_PORT" "$WAIT" api /readyz -f
+apiserver_ok() { serves kube-apiserver "$API_PORT" && api /readyz -f; }
+wait_for "kube-apiserver /readyz on 127.0.0.1:$API_PORT" "$WAIT" apiserver_ok
 log "kube-apiserver ready (https://127.0.0.1:$API_PORT)"
 
 start kube-controller-manager "$KCM" \
@@ -242,8 +259,8 @@ for ns in "${NAMESPACES[@]}"; do
 done
 
 # kube-controller-manager and kube-scheduler serve self-signed certs; their /healthz needs no credentials.
-kcm_ok() { curl -skf --max-time 2 "https://127.0.0.1:$KCM_PORT/healthz"; }
-sched_ok() { curl -skf --max-time 2 "https://127.0.0.1:$SCHED_PORT/healthz"; }
+kcm_ok() { serves kube-controller-manager "$KCM_PORT" && curl -skf --max-time 2 "https://127.0.0.1:$KCM_PORT/healthz"; }
+sched_ok() { serves kube-scheduler "$SCHED_PORT" && curl -skf --max-time 2 "https://127.0.0.1:$SCHED_PORT/healthz"; }
 nodes_ready() {
   local n
   for ((n = 0; n < NODES; n++)); do

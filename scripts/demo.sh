@@ -60,6 +60,35 @@ wait_file() { # path seconds
   return 1
 }
 
+# start_registry CRANE: the loopback OCI registry on $REG_PORT. It refuses a port that is taken (a registry
+# already there would pass the readiness probe while ours failed to bind), and ready means our process holds
+# the port and answers /v2/.
+start_registry() {
+  local crane=$1 pid i
+  if port_busy "$REG_PORT"; then
+    echo "demo: port 127.0.0.1:$REG_PORT (the OCI registry's) is already in use by another process;" \
+      "stop it, or set SLIPWAY_REGISTRY_PORT to a free port" >&2
+    exit 1
+  fi
+  rm -rf "$DIR/registry"
+  mkdir -p "$DIR/registry"
+  "$crane" registry serve --address "127.0.0.1:$REG_PORT" --disk "$DIR/registry" > "$DIR/registry.log" 2>&1 &
+  pid=$!
+  echo "$pid" > "$DIR/registry.pid"
+  for ((i = 0; i < 100; i++)); do
+    if ! alive "$pid"; then
+      echo "demo: the registry (pid $pid) exited; $DIR/registry.log:" >&2
+      cat "$DIR/registry.log" >&2
+      exit 1
+    fi
+    listens "$pid" "$REG_PORT" && curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "demo: the registry (pid $pid) did not answer on 127.0.0.1:$REG_PORT within 10s; $DIR/registry.log:" >&2
+  cat "$DIR/registry.log" >&2
+  exit 1
+}
+
 up() {
   say "tools (built once into $CACHE; the first run takes a while)"
   scripts/tools.sh all
@@ -75,13 +104,9 @@ up() {
   fi
 
   say "OCI registry on 127.0.0.1:$REG_PORT, and the CI builds of the demo app in ci/demo-app (no Docker: cmd/mkimage puts the binary in a layer)"
-  rm -rf "$DIR/registry"
-  mkdir -p "$DIR/registry"
-  "$(scripts/tools.sh path crane)" registry serve --address "127.0.0.1:$REG_PORT" --disk "$DIR/registry" \
-    > "$DIR/registry.log" 2>&1 &
-  echo $! > "$DIR/registry.pid"
-  for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null && break; sleep 0.1; done
-  curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" || { echo "demo: the registry did not start:" >&2; cat "$DIR/registry.log" >&2; exit 1; }
+  local crane
+  crane=$(scripts/tools.sh path crane)
+  start_registry "$crane"
   for v in v1.0.0 v1.1.0 v1.2.0-broken; do
     echo "$CI_IMAGE:$v $(bin/mkimage --binary bin/demoapp --version "$v" --push "$CI_IMAGE:$v")"
   done

@@ -18,10 +18,14 @@ say() { echo "== [test +$(( $(date +%s) - T0 ))s] $*"; }
 # gotest runs go test verbosely into a log, shows the package lines (and the whole log when something fails),
 # and adds the top-level tests that passed and failed to the totals printed at the end.
 PASSED=0 FAILED=0
-gotest() {
+gotest() { counted go test -count=1 -v "$@"; }
+
+# counted CMD... runs a test command that prints go test's "--- PASS"/"--- FAIL" lines and "ok"/"FAIL"
+# summary lines (go test -v, scripts/test/scripts_test.sh), as gotest describes.
+counted() {
   local log rc=0
   log=$(mktemp /tmp/slipway-gotest.XXXXXX)
-  go test -count=1 -v "$@" > "$log" 2>&1 || rc=$?
+  "$@" > "$log" 2>&1 || rc=$?
   PASSED=$((PASSED + $(grep -c '^--- PASS' "$log" || true)))
   FAILED=$((FAILED + $(grep -c '^--- FAIL' "$log" || true)))
   if [[ $rc != 0 ]]; then
@@ -43,6 +47,8 @@ unit() {
   go tool workflowcheck ./workflows/...
   say "unit tests"
   gotest ./...
+  say "the scripts' own tests (failures not hidden, ports checked, ready files, Ctrl-C; with fake tools)"
+  counted scripts/test/scripts_test.sh
 }
 
 integration() {
