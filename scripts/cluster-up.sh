@@ -123,6 +123,10 @@ touch "$DIR/$MARKER"
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
 )
+# Into variables first: a failing command substitution inside the here-document would go unnoticed.
+CA_DATA=$(base64 -w0 < "$PKI/ca.crt")
+ADMIN_CERT_DATA=$(base64 -w0 < "$PKI/admin.crt")
+ADMIN_KEY_DATA=$(base64 -w0 < "$PKI/admin.key")
 cat > "$KUBECONFIG_PATH" <<EOF
 apiVersion: v1
 kind: Config
@@ -130,12 +134,12 @@ clusters:
 - name: slipway-local
   cluster:
     server: https://127.0.0.1:$API_PORT
-    certificate-authority-data: $(base64 -w0 < "$PKI/ca.crt")
+    certificate-authority-data: $CA_DATA
 users:
 - name: admin
   user:
-    client-certificate-data: $(base64 -w0 < "$PKI/admin.crt")
-    client-key-data: $(base64 -w0 < "$PKI/admin.key")
+    client-certificate-data: $ADMIN_CERT_DATA
+    client-key-data: $ADMIN_KEY_DATA
 contexts:
 - name: slipway-local
   context: {cluster: slipway-local, user: admin}
@@ -153,7 +157,9 @@ start() { # name cmd...
   local i
   for ((i = 0; i < 100; i++)); do [[ -s $DIR/$name.pid ]] && break; sleep 0.05; done
   [[ -s $DIR/$name.pid ]] || fail "$name did not start"
-  echo "$name $(cat "$DIR/$name.pid")" >> "$DIR/pids"
+  local pid
+  pid=$(cat "$DIR/$name.pid")
+  echo "$name $pid" >> "$DIR/pids"
 }
 fail() {
   echo "cluster-up: $*" >&2

@@ -89,6 +89,23 @@ start_registry() {
   exit 1
 }
 
+# push_ci_image BINARY VERSION: cmd/mkimage builds and pushes one CI build of the demo app. The digest goes
+# into a variable first: inside echo's arguments a failed push would be ignored (set -e does not look at a
+# command substitution that is an argument).
+push_ci_image() {
+  local digest
+  digest=$(bin/mkimage --binary "$1" --version "$2" --push "$CI_IMAGE:$2")
+  echo "$CI_IMAGE:$2 $digest"
+}
+
+# scanner_env: export the scanners' database locations that scripts/scandb.sh prints. Its output goes into a
+# variable first: a failure inside `< <(...)` would go unnoticed.
+scanner_env() {
+  local out line
+  out=$(scripts/scandb.sh)
+  while read -r line; do export "${line?}"; done <<< "$out"
+}
+
 up() {
   say "tools (built once into $CACHE; the first run takes a while)"
   scripts/tools.sh all
@@ -108,13 +125,13 @@ up() {
   crane=$(scripts/tools.sh path crane)
   start_registry "$crane"
   for v in v1.0.0 v1.1.0 v1.2.0-broken; do
-    echo "$CI_IMAGE:$v $(bin/mkimage --binary bin/demoapp --version "$v" --push "$CI_IMAGE:$v")"
+    push_ci_image bin/demoapp "$v"
   done
   # v1.3.0 is a build that links github.com/example/vuln v1.1.0 (CVE-2099-0001, CRITICAL in the fixture
   # databases); it never runs, the scan stage stops it.
   local vuln
   vuln=$(go run ./tests/testimage/cmd/buildvulnapp "$DIR/vulnapp")
-  echo "$CI_IMAGE:v1.3.0 $(bin/mkimage --binary "$vuln" --version v1.3.0 --push "$CI_IMAGE:v1.3.0")"
+  push_ci_image "$vuln" v1.3.0
 
   say "signing keys (cmd/keygen); the worker reads them from the variables the spec names"
   rm -rf "$DIR/keys"
@@ -124,8 +141,7 @@ up() {
   export SLIPWAY_DEMO_SIGNING_KEY SLIPWAY_DEMO_SIGNING_PUBLIC_KEY
 
   say "scanners: pinned Trivy and Grype, offline databases built from tests/fixtures/advisories.json"
-  local line
-  while read -r line; do export "${line?}"; done < <(scripts/scandb.sh)
+  scanner_env
   SLIPWAY_TRIVY=$(scripts/tools.sh path trivy)
   SLIPWAY_GRYPE=$(scripts/tools.sh path grype)
   export SLIPWAY_TRIVY SLIPWAY_GRYPE SLIPWAY_SCAN_CACHE_DIR=$DIR/scan-cache SLIPWAY_SCAN_REPORTS_DIR=$DIR/scan-reports
@@ -177,15 +193,16 @@ up() {
   ls -l "$SLIPWAY_SCAN_REPORTS_DIR/demo-app/v1.3.0"
 
   say "the production repository: only scanned, released builds, by their release tags"
-  local crane tags
-  crane=$(scripts/tools.sh path crane)
+  local tags digest_minor digest_patch
   tags=$("$crane" ls "$IMAGE" | sort | tr '\n' ' ')
   echo "$IMAGE: $tags"
   if [[ " $tags " != *" v1.1.0 "* || " $tags " != *" v1.1 "* || " $tags " == *" v1.3.0 "* || " $tags " == *" v1.2.0-broken "* ]]; then
     echo "demo: expected v1.1.0 and v1.1 in $IMAGE, and neither the blocked v1.3.0 nor the rolled-back v1.2.0-broken" >&2
     exit 1
   fi
-  echo "v1.1 -> $("$crane" digest "$IMAGE:v1.1")  (v1.1.0 $("$crane" digest "$IMAGE:v1.1.0"))"
+  digest_minor=$("$crane" digest "$IMAGE:v1.1")
+  digest_patch=$("$crane" digest "$IMAGE:v1.1.0")
+  echo "v1.1 -> $digest_minor  (v1.1.0 $digest_patch)"
 
   say "what users get now, through the active Service"
   local version
@@ -202,7 +219,7 @@ Slipway demo is up.
   status:      TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS bin/starter status --spec $SPEC
   the app:     curl $PROXY/api/v1/namespaces/demo-production/services/demo-app-active:8080/proxy/version
   kubectl:     KUBECONFIG=$KUBECONFIG kubectl get deploy,svc -n demo-production
-  images:      $(scripts/tools.sh path crane) ls $IMAGE   (CI builds: $CI_IMAGE)
+  images:      $crane ls $IMAGE   (CI builds: $CI_IMAGE)
   signing key: $DIR/keys/cosign.pub (cosign verify --key accepts the signatures; see docs/promotion.md)
   scan reports: $SLIPWAY_SCAN_REPORTS_DIR/demo-app/<version>/ (report.json, report.sarif, trivy.json, grype.json)
   logs:        $DIR/worker.log, $DIR/localpods.log

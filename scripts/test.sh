@@ -59,7 +59,9 @@ integration() {
   say "scanner tests (real Trivy and Grype, offline, on databases built by scripts/scandb.sh)"
   gotest -tags integration -timeout 45m ./tests/scanners/
   say "Slack approval endpoint against a real Temporal dev server (an update refused by the validator)"
-  SLIPWAY_TEMPORAL_CLI=$(scripts/tools.sh path temporal) gotest -run DevServer ./internal/slackapprove/
+  local temporal_cli # assigned first: as a prefix of a command, a failed command substitution would go unnoticed
+  temporal_cli=$(scripts/tools.sh path temporal)
+  SLIPWAY_TEMPORAL_CLI=$temporal_cli gotest -run DevServer ./internal/slackapprove/
   say "cosign tests (the real cosign CLI accepts Slipway's signatures, and the other way round)"
   gotest -tags integration -timeout 20m ./tests/cosign/
 }

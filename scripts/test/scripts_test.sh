@@ -152,6 +152,25 @@ run_demo() {
   [[ $DEMO_RC != 124 ]] || { sed 's/^/    | /' "$T/demo.out" >&2; die "demo.sh up did not end within 60s"; }
 }
 
+# A failed push used to be hidden: `echo "... $(bin/mkimage ... --push ...)"` succeeds whatever mkimage does.
+test_demo_stops_on_a_failed_push() {
+  demo_repo
+  FAKE_MKIMAGE_FAIL=1 run_demo
+  [[ $DEMO_RC != 0 ]] || die "demo.sh up exited 0 although mkimage failed"
+  contains "$T/demo.out" "push: connection refused (fake)"
+  lacks "$T/demo.out" "signing keys"
+}
+
+# A failed scandb.sh used to be hidden: `while read ...; done < <(scripts/scandb.sh)` ignores its status (set
+# -u caught it only when the variables it prints were not set already, as they are here).
+test_demo_stops_on_a_failed_scandb() {
+  demo_repo
+  FAKE_SCANDB_FAIL=1 TRIVY_CACHE_DIR=$T/old-trivy GRYPE_DB_CACHE_DIR=$T/old-grype run_demo
+  [[ $DEMO_RC != 0 ]] || die "demo.sh up exited 0 although scandb.sh failed"
+  contains "$T/demo.out" "generating the databases failed (fake)"
+  lacks "$T/demo.out" "Temporal dev server"
+}
+
 # The registry's port used to be unchecked: readiness passed against any registry already listening there.
 test_demo_refuses_a_taken_registry_port() {
   demo_repo
@@ -274,6 +293,24 @@ for ((i = 0; i < 200; i++)); do (exec 3<>/dev/tcp/127.0.0.1/'"$port"') 2>/dev/nu
 }
 
 # ------------------------------------------------------------------------------------------ static checks
+
+# A command substitution of a program (bin/..., scripts/..., go, "$VAR") anywhere but as the whole right-hand
+# side of a plain assignment hides the program's failure from set -e: as an argument (echo "$(...)"), as a
+# command's prefix assignment (X=$(...) cmd) or behind local/export. Catches the demo's old `echo "...
+# $(bin/mkimage --push ...)"` and test.sh's old `SLIPWAY_TEMPORAL_CLI=$(...) gotest`.
+test_no_program_output_used_as_an_argument() {
+  local hits
+  hits=$(grep -nHP '^(?!\s*#)(.*(?<![A-Za-z0-9_]=)\$\((bin/|scripts/|"\$|\$\{?[A-Za-z_]|go\s|[A-Z_]+=)|\s*(local|export|declare|readonly)\s+[A-Za-z_]\w*=\$\(|\s*[A-Za-z_]\w*=\$\([^()]*\)\s+[A-Za-z"$])' \
+    scripts/*.sh scripts/lib/*.sh || true)
+  [[ -z $hits ]] || die "assign the command substitution to a variable first (set -e ignores its failure here):"$'\n'"$hits"
+}
+
+# `< <(cmd)` runs cmd where no one checks its exit status (the demo's scandb.sh was read that way).
+test_no_process_substitution() {
+  local hits
+  hits=$(grep -nHE '^[^#]*<\(' scripts/*.sh scripts/lib/*.sh || true)
+  [[ -z $hits ]] || die "run the command into a variable or a file and check its status instead of <(...):"$'\n'"$hits"
+}
 
 # workflowcheck is pinned in go.mod as a tool and run with `go tool`, so it needs no module proxy.
 test_workflowcheck_is_a_pinned_tool() {
