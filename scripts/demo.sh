@@ -54,10 +54,23 @@ down() {
   scripts/temporal-dev.sh stop || true
 }
 
-wait_file() { # path seconds
-  for _ in $(seq 1 $(($2 * 10))); do [[ -s $1 ]] && return 0; sleep 0.1; done
-  echo "demo: timed out waiting for $1" >&2
-  return 1
+# wait_file NAME PATH SECONDS: wait until the process this script started as NAME (pid in $DIR/NAME.pid, log
+# in $DIR/NAME.log) has written PATH, its sign that it is ready; fail as soon as it exits, or after SECONDS.
+wait_file() {
+  local name=$1 path=$2 secs=$3 pid i
+  pid=$(cat "$DIR/$name.pid")
+  for ((i = 0; i < secs * 10; i++)); do
+    [[ -s $path ]] && return 0
+    if ! alive "$pid"; then
+      echo "demo: $name (pid $pid) exited before it was ready; last lines of $DIR/$name.log:" >&2
+      tail -n 40 "$DIR/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "demo: $name (pid $pid) did not write $path within ${secs}s; last lines of $DIR/$name.log:" >&2
+  tail -n 40 "$DIR/$name.log" >&2
+  exit 1
 }
 
 # start_registry CRANE: the loopback OCI registry on $REG_PORT. It refuses a port that is taken (a registry
@@ -161,12 +174,14 @@ up() {
   bin/localpods --kubeconfig "$KUBECONFIG" --program "$IMAGE=$REPO/bin/demoapp" \
     --addr-file "$DIR/localpods.addr" > "$DIR/localpods.log" 2>&1 &
   echo $! > "$DIR/localpods.pid"
-  wait_file "$DIR/localpods.addr" 30
+  wait_file localpods "$DIR/localpods.addr" 30
   PROXY=http://$(cat "$DIR/localpods.addr")
-  SLIPWAY_PROBE_PROXY_URL=$PROXY bin/worker --kubeconfig "$KUBECONFIG" > "$DIR/worker.log" 2>&1 &
+  # The worker writes its ready file once it polls the task queue (worker --ready-file).
+  rm -f "$DIR/worker.ready"
+  SLIPWAY_PROBE_PROXY_URL=$PROXY bin/worker --kubeconfig "$KUBECONFIG" --ready-file "$DIR/worker.ready" \
+    > "$DIR/worker.log" 2>&1 &
   echo $! > "$DIR/worker.pid"
-  for _ in $(seq 1 100); do grep -q "Started Worker" "$DIR/worker.log" && break; sleep 0.1; done
-  grep -q "Started Worker" "$DIR/worker.log" || { echo "demo: the worker did not start:" >&2; cat "$DIR/worker.log" >&2; exit 1; }
+  wait_file worker "$DIR/worker.ready" 60
 
   say "release v1.0.0 (first release: blue)"
   bin/starter release --spec "$SPEC" --version v1.0.0 --actor demo --wait --timeout 5m

@@ -193,6 +193,29 @@ test_demo_registry_ready_only_if_it_is_ours() {
   lacks "$T/demo.out" "sha256:0123456789abcdef"
 }
 
+# The worker is ready when its --ready-file appears (not when its log has some text).
+test_demo_waits_for_the_worker_ready_file() {
+  demo_repo
+  FAKE_WORKER=ready run_demo
+  contains "$T/worker.args" "--ready-file $T/demo/worker.ready"
+  contains "$T/demo.out" "release v1.0.0"
+  contains "$T/demo.out" "(fake: stops the demo here)"
+  [[ $DEMO_RC == 3 ]] || die "demo.sh up exited $DEMO_RC, want 3 (the fake starter's)"
+}
+
+# A worker that dies is reported at once, with its log, instead of after the wait for its ready file.
+test_demo_fails_fast_when_the_worker_dies() {
+  demo_repo
+  local t0=$SECONDS
+  FAKE_WORKER=die run_demo
+  [[ $DEMO_RC != 0 ]] || die "demo.sh up exited 0 although the worker died"
+  contains "$T/demo.out" "demo: worker (pid"
+  contains "$T/demo.out" "exited before it was ready"
+  contains "$T/demo.out" "refused (fake)"
+  lacks "$T/demo.out" "release v1.0.0"
+  ((SECONDS - t0 < 30)) || die "took $((SECONDS - t0))s: the demo waited out the ready file's deadline"
+}
+
 # ------------------------------------------------------------------------ temporal-dev.sh (fake CLI)
 
 # temporal_repo: scratch_repo with a fake temporal CLI: `operator ...` answers as a healthy frontend (as if
@@ -310,6 +333,13 @@ test_no_process_substitution() {
   local hits
   hits=$(grep -nHE '^[^#]*<\(' scripts/*.sh scripts/lib/*.sh || true)
   [[ -z $hits ]] || die "run the command into a variable or a file and check its status instead of <(...):"$'\n'"$hits"
+}
+
+# Readiness of the worker comes from --ready-file, not from the SDK's log text.
+test_no_readiness_from_log_text() {
+  local hits
+  hits=$(grep -nHF 'Started Worker' scripts/*.sh || true)
+  [[ -z $hits ]] || die "wait for the worker's --ready-file instead of its log text:"$'\n'"$hits"
 }
 
 # workflowcheck is pinned in go.mod as a tool and run with `go tool`, so it needs no module proxy.
