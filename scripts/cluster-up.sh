@@ -149,17 +149,35 @@ chmod 600 "$KUBECONFIG_PATH"
 log "pki and kubeconfig written to $DIR"
 
 # ---------------------------------------------------------------- processes
+# launched NAME: print the PID of the process start() launched as NAME once it runs NAME's program (its
+# launching shell writes the PID file, then execs the program; cluster-down.sh signals a PID only while it runs
+# the recorded program). Waits up to 5s; fails if the process dies or never gets there.
+launched() {
+  local i pid argv0
+  for ((i = 0; i < 100; i++)); do
+    if [[ -s $DIR/$1.pid ]]; then
+      pid=$(< "$DIR/$1.pid")
+      argv0=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | head -n 1) || argv0=
+      if [[ ${argv0##*/} == "$1" ]]; then
+        echo "$pid"
+        return 0
+      fi
+      alive "$pid" || return 1
+    fi
+    sleep 0.05
+  done
+  return 1
+}
 start() { # name cmd...
-  local name=$1; shift
+  local name=$1 pid; shift
+  STARTING=$name
   # A new session, so the process outlives this script and gets no terminal signals; it writes its own PID.
   # shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$DIR/$name.pid" "$@" > "$DIR/logs/$name.log" 2>&1 < /dev/null &
-  local i
-  for ((i = 0; i < 100; i++)); do [[ -s $DIR/$name.pid ]] && break; sleep 0.05; done
-  [[ -s $DIR/$name.pid ]] || fail "$name did not start"
-  local pid
-  pid=$(cat "$DIR/$name.pid")
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$DIR/$name.pid" "$@" > "$DIR/logs/$name.log" 2>&1 < /dev/null \
+    {OUT}>&- {ERR}>&- &
+  pid=$(launched "$name") || { STARTING=; fail "$name did not start"; }
   echo "$name $pid" >> "$DIR/pids"
+  STARTING=
 }
 fail() {
   echo "cluster-up: $*" >&2
@@ -169,9 +187,28 @@ fail() {
     echo "---- last lines of $f" >&2
     tail -n 20 "$f" >&2
   done
+  exit 1 # stop_started (the EXIT trap) stops what was started
+}
+# stop_started (the EXIT trap from the first start on): unless the cluster got ready, stop what this script
+# started (cluster-down.sh --keep, so the logs stay) - when a step fails, when set -e ends the script, and on
+# INT/TERM (Ctrl-C, a killed `make demo`) - so that no etcd or kube-apiserver is left behind holding the ports.
+# A trap runs inside whatever command was running, say a probe with its output sent to /dev/null, so it writes
+# to the script's own stdout and stderr, saved as OUT and ERR (which start() closes for what it launches: a
+# server holding the stdout of `cluster-up.sh | tail -n 1` would keep tail waiting).
+exec {OUT}>&1 {ERR}>&2
+READY=0
+STARTING=
+stop_started() {
+  local rc=$? pid
+  [[ $READY == 1 ]] && return 0
+  trap '' INT TERM # a second Ctrl-C must not cut the clean-up short
+  exec 1>&"$OUT" 2>&"$ERR"
+  if [[ -n $STARTING ]] && pid=$(launched "$STARTING"); then # interrupted inside start()
+    echo "$STARTING $pid" >> "$DIR/pids"
+  fi
   echo "cluster-up: stopping what was started; logs are kept in $DIR/logs" >&2
   SLIPWAY_K8S_DIR=$DIR "$SCRIPTS/cluster-down.sh" --keep >&2 || true
-  exit 1
+  exit "$rc"
 }
 # serves NAME PORT: the process started as NAME holds the listening socket on PORT, so a probe of PORT that
 # passes reached it, not another server that took the port after the check above. When another process holds
@@ -200,6 +237,9 @@ wait_for() { # description seconds cmd...
   fail "timed out after ${secs}s waiting for $desc${FOREIGN:+: $FOREIGN}"
 }
 
+trap stop_started EXIT
+trap 'echo "cluster-up: interrupted (SIGINT)" >&"$ERR"; exit 130' INT
+trap 'echo "cluster-up: terminated (SIGTERM)" >&"$ERR"; exit 143' TERM
 start etcd "$ETCD" --name=node0 --data-dir="$DIR/etcd-data" \
   --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
   --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -279,5 +319,6 @@ wait_for "kube-controller-manager /healthz on 127.0.0.1:$KCM_PORT" "$WAIT" kcm_o
 wait_for "kube-scheduler /healthz on 127.0.0.1:$SCHED_PORT" "$WAIT" sched_ok
 wait_for "$NODES kwok node(s) Ready" "$WAIT" nodes_ready
 wait_for "the default ServiceAccount" "$WAIT" sa_ok
+READY=1
 log "control plane ready: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok ($NODES fake node(s))${NAMESPACES[*]:+; namespaces ${NAMESPACES[*]}}; logs in $DIR/logs"
 echo "$KUBECONFIG_PATH"

@@ -280,6 +280,9 @@ cluster_repo() {
   export SLIPWAY_K8S_DIR=$T/cluster SLIPWAY_K8S_PORT_BASE=$b SLIPWAY_K8S_WAIT=${SLIPWAY_K8S_WAIT:-30}
 }
 
+# etcd_recorded: cluster-up.sh has recorded the fake etcd (that is, it runs as etcd).
+etcd_recorded() { grep -q '^etcd ' "$SLIPWAY_K8S_DIR/pids" 2>/dev/null; }
+
 # etcd_stopped: the fake etcd (it wrote its PID to $T/etcd.self) is not running.
 etcd_stopped() {
   local p
@@ -313,6 +316,39 @@ for ((i = 0; i < 200; i++)); do (exec 3<>/dev/tcp/127.0.0.1/'"$port"') 2>/dev/nu
   contains "$T/out" "stopping what was started"
   lacks "$T/out" "etcd healthy"
   etcd_stopped
+}
+
+# interrupt_cluster_up SIGNAL TARGET: start cluster-up.sh (job control on, as a terminal would: otherwise an
+# asynchronous job starts with SIGINT ignored), wait until it runs etcd, send SIGNAL to TARGET (group: the
+# whole process group, as Ctrl-C does; script: the script alone), and check that it ends and etcd with it.
+interrupt_cluster_up() {
+  local sig=$1 target=$2 pid code=0
+  cluster_repo
+  set -m
+  bash "$R/scripts/cluster-up.sh" > "$T/out" 2>&1 &
+  pid=$!
+  set +m
+  echo "$pid" >> "$T/kill.pids"
+  wait_until 30 etcd_recorded || { sed 's/^/    | /' "$T/out" >&2; die "cluster-up.sh did not start etcd within 30s"; }
+  if [[ $target == group ]]; then kill -"$sig" -- "-$pid"; else kill -"$sig" "$pid"; fi
+  wait_until 20 eval '! running "$pid"' || die "cluster-up.sh still runs 20s after SIG$sig"
+  wait "$pid" 2> /dev/null || code=$?
+  [[ $code != 0 ]] || die "cluster-up.sh exited 0 after SIG$sig"
+  EXIT_CODE=$code
+  etcd_stopped
+  contains "$T/out" "stopping what was started"
+}
+
+test_cluster_up_ctrl_c_stops_what_it_started() {
+  interrupt_cluster_up INT group
+  contains "$T/out" "cluster-up: interrupted (SIGINT)"
+  [[ $EXIT_CODE == 130 ]] || die "exit code $EXIT_CODE, want 130"
+}
+
+test_cluster_up_sigterm_stops_what_it_started() {
+  interrupt_cluster_up TERM script
+  contains "$T/out" "cluster-up: terminated (SIGTERM)"
+  [[ $EXIT_CODE == 143 ]] || die "exit code $EXIT_CODE, want 143"
 }
 
 # ------------------------------------------------------------------------------------------ static checks
