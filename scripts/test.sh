@@ -2,7 +2,8 @@
 # test.sh - the whole test suite, as `make test` and CI run it.
 #
 #   scripts/test.sh all           unit + integration + demo
-#   scripts/test.sh unit          go vet and the unit tests (no servers)
+#   scripts/test.sh unit          go vet, workflowcheck, the unit tests and scripts/test/scripts_test.sh
+#                                 (the scripts with fake tools; no servers)
 #   scripts/test.sh integration   tests/integration against a real Temporal dev server and a real local
 #                                 control plane, and tests/scanners with the real Trivy and Grype (all built
 #                                 once by scripts/tools.sh and scripts/scandb.sh, cached in ~/.cache/slipway)
