@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # proc.sh - process helpers shared by the scripts (sourced, not run).
 
 # alive PID: the process exists and is not a zombie (a dead child of PID 1 can stay a zombie for seconds, and
@@ -21,11 +22,12 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # process lost the port to). It reads /proc/net/tcp{,6} (st 0A is LISTEN) for the socket inodes and looks for
 # them among PID's open files.
 listens() {
-  local pid=$1 port inode
+  local pid=$1 port inodes inode
   port=$(printf '%04X' "$2")
   [[ -d /proc/$pid/fd ]] || return 1
-  for inode in $(awk -v p=":$port" '$4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' \
-    /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+  inodes=$(awk -v p=":$port" '$4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null) || true # no tcp6 without IPv6: what tcp had still counts
+  for inode in $inodes; do
     [[ -n $(find "/proc/$pid/fd" -maxdepth 1 -lname "socket:\[$inode\]" -print -quit 2>/dev/null) ]] && return 0
   done
   return 1

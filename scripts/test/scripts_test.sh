@@ -12,6 +12,7 @@
 # registry and take a few seconds. Fakes that must look like a server listen with `python3 -m http.server` on
 # a free loopback port. Every wait polls with a deadline. Prints "--- PASS: name (Ns)" or "--- FAIL: name"
 # per test (scripts/test.sh counts these lines) and exits 1 if any failed.
+# shellcheck disable=SC2016 # the fakes' bodies are single-quoted on purpose: they expand when a fake runs
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
