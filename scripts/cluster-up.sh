@@ -90,10 +90,10 @@ KWOK=$("$SCRIPTS/tools.sh" path kwok)
 KWOK_STAGES=$("$SCRIPTS/tools.sh" path kwok-stages)
 log "binaries ready"
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHED_PORT"; do
   if port_busy "$p"; then
-    echo "cluster-up: port 127.0.0.1:$p is already in use (another cluster? set SLIPWAY_K8S_PORT_BASE)" >&2
+    echo "cluster-up: port 127.0.0.1:$p is already in use by another process (another cluster?);" \
+      "stop it, or set SLIPWAY_K8S_PORT_BASE to the first of 10 free ports (now $BASE)" >&2
     exit 1
   fi
 done
@@ -123,6 +123,10 @@ touch "$DIR/$MARKER"
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
 )
+# Into variables first: a failing command substitution inside the here-document would go unnoticed.
+CA_DATA=$(base64 -w0 < "$PKI/ca.crt")
+ADMIN_CERT_DATA=$(base64 -w0 < "$PKI/admin.crt")
+ADMIN_KEY_DATA=$(base64 -w0 < "$PKI/admin.key")
 cat > "$KUBECONFIG_PATH" <<EOF
 apiVersion: v1
 kind: Config
@@ -130,12 +134,12 @@ clusters:
 - name: slipway-local
   cluster:
     server: https://127.0.0.1:$API_PORT
-    certificate-authority-data: $(base64 -w0 < "$PKI/ca.crt")
+    certificate-authority-data: $CA_DATA
 users:
 - name: admin
   user:
-    client-certificate-data: $(base64 -w0 < "$PKI/admin.crt")
-    client-key-data: $(base64 -w0 < "$PKI/admin.key")
+    client-certificate-data: $ADMIN_CERT_DATA
+    client-key-data: $ADMIN_KEY_DATA
 contexts:
 - name: slipway-local
   context: {cluster: slipway-local, user: admin}
@@ -145,15 +149,35 @@ chmod 600 "$KUBECONFIG_PATH"
 log "pki and kubeconfig written to $DIR"
 
 # ---------------------------------------------------------------- processes
+# launched NAME: print the PID of the process start() launched as NAME once it runs NAME's program (its
+# launching shell writes the PID file, then execs the program; cluster-down.sh signals a PID only while it runs
+# the recorded program). Waits up to 5s; fails if the process dies or never gets there.
+launched() {
+  local i pid argv0
+  for ((i = 0; i < 100; i++)); do
+    if [[ -s $DIR/$1.pid ]]; then
+      pid=$(< "$DIR/$1.pid")
+      argv0=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | head -n 1) || argv0=
+      if [[ ${argv0##*/} == "$1" ]]; then
+        echo "$pid"
+        return 0
+      fi
+      alive "$pid" || return 1
+    fi
+    sleep 0.05
+  done
+  return 1
+}
 start() { # name cmd...
-  local name=$1; shift
+  local name=$1 pid; shift
+  STARTING=$name
   # A new session, so the process outlives this script and gets no terminal signals; it writes its own PID.
   # shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$DIR/$name.pid" "$@" > "$DIR/logs/$name.log" 2>&1 < /dev/null &
-  local i
-  for ((i = 0; i < 100; i++)); do [[ -s $DIR/$name.pid ]] && break; sleep 0.05; done
-  [[ -s $DIR/$name.pid ]] || fail "$name did not start"
-  echo "$name $(cat "$DIR/$name.pid")" >> "$DIR/pids"
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$DIR/$name.pid" "$@" > "$DIR/logs/$name.log" 2>&1 < /dev/null \
+    {OUT}>&- {ERR}>&- &
+  pid=$(launched "$name") || { STARTING=; fail "$name did not start"; }
+  echo "$name $pid" >> "$DIR/pids"
+  STARTING=
 }
 fail() {
   echo "cluster-up: $*" >&2
@@ -163,9 +187,43 @@ fail() {
     echo "---- last lines of $f" >&2
     tail -n 20 "$f" >&2
   done
+  exit 1 # stop_started (the EXIT trap) stops what was started
+}
+# stop_started (the EXIT trap from the first start on): unless the cluster got ready, stop what this script
+# started (cluster-down.sh --keep, so the logs stay) - when a step fails, when set -e ends the script, and on
+# INT/TERM (Ctrl-C, a killed `make demo`) - so that no etcd or kube-apiserver is left behind holding the ports.
+# A trap runs inside whatever command was running, say a probe with its output sent to /dev/null, so it writes
+# to the script's own stdout and stderr, saved as OUT and ERR (which start() closes for what it launches: a
+# server holding the stdout of `cluster-up.sh | tail -n 1` would keep tail waiting).
+exec {OUT}>&1 {ERR}>&2
+READY=0
+STARTING=
+stop_started() {
+  local rc=$? pid
+  [[ $READY == 1 ]] && return 0
+  trap '' INT TERM # a second Ctrl-C must not cut the clean-up short
+  exec 1>&"$OUT" 2>&"$ERR"
+  if [[ -n $STARTING ]] && pid=$(launched "$STARTING"); then # interrupted inside start()
+    echo "$STARTING $pid" >> "$DIR/pids"
+  fi
   echo "cluster-up: stopping what was started; logs are kept in $DIR/logs" >&2
   SLIPWAY_K8S_DIR=$DIR "$SCRIPTS/cluster-down.sh" --keep >&2 || true
-  exit 1
+  exit "$rc"
+}
+# serves NAME PORT: the process started as NAME holds the listening socket on PORT, so a probe of PORT that
+# passes reached it, not another server that took the port after the check above. When another process holds
+# the port, FOREIGN says so (wait_for's time-out message adds it).
+FOREIGN=
+serves() {
+  local name pid
+  FOREIGN=
+  while read -r name pid; do
+    [[ $name == "$1" ]] || continue
+    listens "$pid" "$2" && return 0
+    port_busy "$2" && FOREIGN="127.0.0.1:$2 is held by another process, not by $1 (pid $pid); stop it, or set SLIPWAY_K8S_PORT_BASE"
+    return 1
+  done < "$DIR/pids"
+  return 1
 }
 wait_for() { # description seconds cmd...
   local desc=$1 secs=$2 i name pid; shift 2
@@ -176,15 +234,19 @@ wait_for() { # description seconds cmd...
     done < "$DIR/pids"
     sleep 0.2
   done
-  fail "timed out after ${secs}s waiting for $desc"
+  fail "timed out after ${secs}s waiting for $desc${FOREIGN:+: $FOREIGN}"
 }
 
+trap stop_started EXIT
+trap 'echo "cluster-up: interrupted (SIGINT)" >&"$ERR"; exit 130' INT
+trap 'echo "cluster-up: terminated (SIGTERM)" >&"$ERR"; exit 143' TERM
 start etcd "$ETCD" --name=node0 --data-dir="$DIR/etcd-data" \
   --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
   --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
   --initial-cluster="node0=http://127.0.0.1:$ETCD_PEER_PORT" \
   --unsafe-no-fsync=true --auto-compaction-retention=1 --quota-backend-bytes=$((1 << 30)) --log-level=warn
-wait_for "etcd on 127.0.0.1:$ETCD_PORT" "$WAIT" curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
+etcd_ok() { serves etcd "$ETCD_PORT" && curl -sf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"; }
+wait_for "etcd on 127.0.0.1:$ETCD_PORT" "$WAIT" etcd_ok
 log "etcd healthy (127.0.0.1:$ETCD_PORT)"
 
 start kube-apiserver "$APISERVER" \
@@ -205,7 +267,8 @@ start kube-apiserver "$APISERVER" \
   --allow-privileged=true \
   --enable-priority-and-fairness=false \
   --profiling=false
-wait_for "kube-apiserver /readyz on 127.0.0.1:$API_PORT" "$WAIT" api /readyz -f
+apiserver_ok() { serves kube-apiserver "$API_PORT" && api /readyz -f; }
+wait_for "kube-apiserver /readyz on 127.0.0.1:$API_PORT" "$WAIT" apiserver_ok
 log "kube-apiserver ready (https://127.0.0.1:$API_PORT)"
 
 start kube-controller-manager "$KCM" \
@@ -242,8 +305,8 @@ for ns in "${NAMESPACES[@]}"; do
 done
 
 # kube-controller-manager and kube-scheduler serve self-signed certs; their /healthz needs no credentials.
-kcm_ok() { curl -skf --max-time 2 "https://127.0.0.1:$KCM_PORT/healthz"; }
-sched_ok() { curl -skf --max-time 2 "https://127.0.0.1:$SCHED_PORT/healthz"; }
+kcm_ok() { serves kube-controller-manager "$KCM_PORT" && curl -skf --max-time 2 "https://127.0.0.1:$KCM_PORT/healthz"; }
+sched_ok() { serves kube-scheduler "$SCHED_PORT" && curl -skf --max-time 2 "https://127.0.0.1:$SCHED_PORT/healthz"; }
 nodes_ready() {
   local n
   for ((n = 0; n < NODES; n++)); do
@@ -256,5 +319,6 @@ wait_for "kube-controller-manager /healthz on 127.0.0.1:$KCM_PORT" "$WAIT" kcm_o
 wait_for "kube-scheduler /healthz on 127.0.0.1:$SCHED_PORT" "$WAIT" sched_ok
 wait_for "$NODES kwok node(s) Ready" "$WAIT" nodes_ready
 wait_for "the default ServiceAccount" "$WAIT" sa_ok
+READY=1
 log "control plane ready: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok ($NODES fake node(s))${NAMESPACES[*]:+; namespaces ${NAMESPACES[*]}}; logs in $DIR/logs"
 echo "$KUBECONFIG_PATH"

@@ -54,10 +54,69 @@ down() {
   scripts/temporal-dev.sh stop || true
 }
 
-wait_file() { # path seconds
-  for _ in $(seq 1 $(($2 * 10))); do [[ -s $1 ]] && return 0; sleep 0.1; done
-  echo "demo: timed out waiting for $1" >&2
-  return 1
+# wait_file NAME PATH SECONDS: wait until the process this script started as NAME (pid in $DIR/NAME.pid, log
+# in $DIR/NAME.log) has written PATH, its sign that it is ready; fail as soon as it exits, or after SECONDS.
+wait_file() {
+  local name=$1 path=$2 secs=$3 pid i
+  pid=$(cat "$DIR/$name.pid")
+  for ((i = 0; i < secs * 10; i++)); do
+    [[ -s $path ]] && return 0
+    if ! alive "$pid"; then
+      echo "demo: $name (pid $pid) exited before it was ready; last lines of $DIR/$name.log:" >&2
+      tail -n 40 "$DIR/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "demo: $name (pid $pid) did not write $path within ${secs}s; last lines of $DIR/$name.log:" >&2
+  tail -n 40 "$DIR/$name.log" >&2
+  exit 1
+}
+
+# start_registry CRANE: the loopback OCI registry on $REG_PORT. It refuses a port that is taken (a registry
+# already there would pass the readiness probe while ours failed to bind), and ready means our process holds
+# the port and answers /v2/.
+start_registry() {
+  local crane=$1 pid i
+  if port_busy "$REG_PORT"; then
+    echo "demo: port 127.0.0.1:$REG_PORT (the OCI registry's) is already in use by another process;" \
+      "stop it, or set SLIPWAY_REGISTRY_PORT to a free port" >&2
+    exit 1
+  fi
+  rm -rf "$DIR/registry"
+  mkdir -p "$DIR/registry"
+  "$crane" registry serve --address "127.0.0.1:$REG_PORT" --disk "$DIR/registry" > "$DIR/registry.log" 2>&1 &
+  pid=$!
+  echo "$pid" > "$DIR/registry.pid"
+  for ((i = 0; i < 100; i++)); do
+    if ! alive "$pid"; then
+      echo "demo: the registry (pid $pid) exited; $DIR/registry.log:" >&2
+      cat "$DIR/registry.log" >&2
+      exit 1
+    fi
+    listens "$pid" "$REG_PORT" && curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "demo: the registry (pid $pid) did not answer on 127.0.0.1:$REG_PORT within 10s; $DIR/registry.log:" >&2
+  cat "$DIR/registry.log" >&2
+  exit 1
+}
+
+# push_ci_image BINARY VERSION: cmd/mkimage builds and pushes one CI build of the demo app. The digest goes
+# into a variable first: inside echo's arguments a failed push would be ignored (set -e does not look at a
+# command substitution that is an argument).
+push_ci_image() {
+  local digest
+  digest=$(bin/mkimage --binary "$1" --version "$2" --push "$CI_IMAGE:$2")
+  echo "$CI_IMAGE:$2 $digest"
+}
+
+# scanner_env: export the scanners' database locations that scripts/scandb.sh prints. Its output goes into a
+# variable first: a failure inside `< <(...)` would go unnoticed.
+scanner_env() {
+  local out line
+  out=$(scripts/scandb.sh)
+  while read -r line; do export "${line?}"; done <<< "$out"
 }
 
 up() {
@@ -75,21 +134,17 @@ up() {
   fi
 
   say "OCI registry on 127.0.0.1:$REG_PORT, and the CI builds of the demo app in ci/demo-app (no Docker: cmd/mkimage puts the binary in a layer)"
-  rm -rf "$DIR/registry"
-  mkdir -p "$DIR/registry"
-  "$(scripts/tools.sh path crane)" registry serve --address "127.0.0.1:$REG_PORT" --disk "$DIR/registry" \
-    > "$DIR/registry.log" 2>&1 &
-  echo $! > "$DIR/registry.pid"
-  for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" 2>/dev/null && break; sleep 0.1; done
-  curl -fsS -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" || { echo "demo: the registry did not start:" >&2; cat "$DIR/registry.log" >&2; exit 1; }
+  local crane
+  crane=$(scripts/tools.sh path crane)
+  start_registry "$crane"
   for v in v1.0.0 v1.1.0 v1.2.0-broken; do
-    echo "$CI_IMAGE:$v $(bin/mkimage --binary bin/demoapp --version "$v" --push "$CI_IMAGE:$v")"
+    push_ci_image bin/demoapp "$v"
   done
   # v1.3.0 is a build that links github.com/example/vuln v1.1.0 (CVE-2099-0001, CRITICAL in the fixture
   # databases); it never runs, the scan stage stops it.
   local vuln
   vuln=$(go run ./tests/testimage/cmd/buildvulnapp "$DIR/vulnapp")
-  echo "$CI_IMAGE:v1.3.0 $(bin/mkimage --binary "$vuln" --version v1.3.0 --push "$CI_IMAGE:v1.3.0")"
+  push_ci_image "$vuln" v1.3.0
 
   say "signing keys (cmd/keygen); the worker reads them from the variables the spec names"
   rm -rf "$DIR/keys"
@@ -99,8 +154,7 @@ up() {
   export SLIPWAY_DEMO_SIGNING_KEY SLIPWAY_DEMO_SIGNING_PUBLIC_KEY
 
   say "scanners: pinned Trivy and Grype, offline databases built from tests/fixtures/advisories.json"
-  local line
-  while read -r line; do export "${line?}"; done < <(scripts/scandb.sh)
+  scanner_env
   SLIPWAY_TRIVY=$(scripts/tools.sh path trivy)
   SLIPWAY_GRYPE=$(scripts/tools.sh path grype)
   export SLIPWAY_TRIVY SLIPWAY_GRYPE SLIPWAY_SCAN_CACHE_DIR=$DIR/scan-cache SLIPWAY_SCAN_REPORTS_DIR=$DIR/scan-reports
@@ -120,12 +174,16 @@ up() {
   bin/localpods --kubeconfig "$KUBECONFIG" --program "$IMAGE=$REPO/bin/demoapp" \
     --addr-file "$DIR/localpods.addr" > "$DIR/localpods.log" 2>&1 &
   echo $! > "$DIR/localpods.pid"
-  wait_file "$DIR/localpods.addr" 30
+  wait_file localpods "$DIR/localpods.addr" 30
   PROXY=http://$(cat "$DIR/localpods.addr")
-  SLIPWAY_PROBE_PROXY_URL=$PROXY bin/worker --kubeconfig "$KUBECONFIG" > "$DIR/worker.log" 2>&1 &
+  # The worker runs as a build of the Worker Deployment "slipway" and makes its build current (--set-current
+  # always: the demo has one worker, and a dev server kept from an earlier `make demo` may have another
+  # build current). It writes its ready file once it polls and its build is current (worker --ready-file).
+  rm -f "$DIR/worker.ready"
+  SLIPWAY_PROBE_PROXY_URL=$PROXY bin/worker --kubeconfig "$KUBECONFIG" --ready-file "$DIR/worker.ready" \
+    --set-current always > "$DIR/worker.log" 2>&1 &
   echo $! > "$DIR/worker.pid"
-  for _ in $(seq 1 100); do grep -q "Started Worker" "$DIR/worker.log" && break; sleep 0.1; done
-  grep -q "Started Worker" "$DIR/worker.log" || { echo "demo: the worker did not start:" >&2; cat "$DIR/worker.log" >&2; exit 1; }
+  wait_file worker "$DIR/worker.ready" 60
 
   say "release v1.0.0 (first release: blue)"
   bin/starter release --spec "$SPEC" --version v1.0.0 --actor demo --wait --timeout 5m
@@ -152,15 +210,16 @@ up() {
   ls -l "$SLIPWAY_SCAN_REPORTS_DIR/demo-app/v1.3.0"
 
   say "the production repository: only scanned, released builds, by their release tags"
-  local crane tags
-  crane=$(scripts/tools.sh path crane)
+  local tags digest_minor digest_patch
   tags=$("$crane" ls "$IMAGE" | sort | tr '\n' ' ')
   echo "$IMAGE: $tags"
   if [[ " $tags " != *" v1.1.0 "* || " $tags " != *" v1.1 "* || " $tags " == *" v1.3.0 "* || " $tags " == *" v1.2.0-broken "* ]]; then
     echo "demo: expected v1.1.0 and v1.1 in $IMAGE, and neither the blocked v1.3.0 nor the rolled-back v1.2.0-broken" >&2
     exit 1
   fi
-  echo "v1.1 -> $("$crane" digest "$IMAGE:v1.1")  (v1.1.0 $("$crane" digest "$IMAGE:v1.1.0"))"
+  digest_minor=$("$crane" digest "$IMAGE:v1.1")
+  digest_patch=$("$crane" digest "$IMAGE:v1.1.0")
+  echo "v1.1 -> $digest_minor  (v1.1.0 $digest_patch)"
 
   say "what users get now, through the active Service"
   local version
@@ -177,7 +236,7 @@ Slipway demo is up.
   status:      TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS bin/starter status --spec $SPEC
   the app:     curl $PROXY/api/v1/namespaces/demo-production/services/demo-app-active:8080/proxy/version
   kubectl:     KUBECONFIG=$KUBECONFIG kubectl get deploy,svc -n demo-production
-  images:      $(scripts/tools.sh path crane) ls $IMAGE   (CI builds: $CI_IMAGE)
+  images:      $crane ls $IMAGE   (CI builds: $CI_IMAGE)
   signing key: $DIR/keys/cosign.pub (cosign verify --key accepts the signatures; see docs/promotion.md)
   scan reports: $SLIPWAY_SCAN_REPORTS_DIR/demo-app/<version>/ (report.json, report.sarif, trivy.json, grype.json)
   logs:        $DIR/worker.log, $DIR/localpods.log

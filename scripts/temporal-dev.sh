@@ -50,8 +50,6 @@ healthy() { # the frontend answers and the "default" namespace workers use is re
     --output json 2>/dev/null | grep -q NAMESPACE_STATE_REGISTERED
 }
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 cmd_start() {
   local p i
   if p=$(pid); then
@@ -59,12 +57,14 @@ cmd_start() {
     echo "$ADDR"
     return 0
   fi
-  for i in "$PORT" "$UI_PORT"; do
-    if port_busy "$i"; then
-      say "port 127.0.0.1:$i is already in use (another server? set SLIPWAY_TEMPORAL_PORT/SLIPWAY_TEMPORAL_UI_PORT)"
-      return 1
-    fi
-  done
+  if port_busy "$PORT"; then
+    say "port 127.0.0.1:$PORT (the frontend's) is already in use by another process; stop it, or set SLIPWAY_TEMPORAL_PORT to a free port"
+    return 1
+  fi
+  if port_busy "$UI_PORT"; then
+    say "port 127.0.0.1:$UI_PORT (the Web UI's) is already in use by another process; stop it, or set SLIPWAY_TEMPORAL_UI_PORT to a free port"
+    return 1
+  fi
   mkdir -p "$DIR"
   rm -f "$PIDFILE"
   local t0
@@ -76,20 +76,31 @@ cmd_start() {
     --db-filename "$DB" \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
     --log-level warn >> "$LOG" 2>&1 < /dev/null &
+  # Ready means: the server we started (by its pid) holds both ports, and the frontend answers. Without the
+  # first part a server that lost its port would pass against whatever else answers there.
+  local foreign=0
   for ((i = 0; i < WAIT * 5; i++)); do
-    if ((i > 5)) && ! p=$(pid); then
+    p=$(pid) || p=
+    if [[ -z $p ]] && ((i > 5)); then # the grace: the pid file is written, then the shell execs temporal
       say "the server exited during start-up; last lines of $LOG:"
       tail -n 30 "$LOG" >&2
       return 1
     fi
-    if healthy; then
-      say "started (pid $(pid), frontend $ADDR, UI http://127.0.0.1:$UI_PORT, db $DB, log $LOG) in $((($(date +%s%N) - t0) / 1000000)) ms"
-      echo "$ADDR"
-      return 0
+    if [[ -n $p ]] && listens "$p" "$PORT"; then
+      if listens "$p" "$UI_PORT" && healthy; then
+        say "started (pid $p, frontend $ADDR, UI http://127.0.0.1:$UI_PORT, db $DB, log $LOG) in $((($(date +%s%N) - t0) / 1000000)) ms"
+        echo "$ADDR"
+        return 0
+      fi
+    elif healthy; then
+      foreign=1 # a frontend answers on our port, and it is not ours
     fi
     sleep 0.2
   done
-  say "the frontend $ADDR did not answer within ${WAIT}s; stopping it. Last lines of $LOG:"
+  if [[ $foreign == 1 ]]; then
+    say "a Temporal frontend answers on $ADDR, but not the server this script started (pid ${p:-?}): another process holds the port; stop it, or set SLIPWAY_TEMPORAL_PORT to a free port"
+  fi
+  say "the server $ADDR was not ready within ${WAIT}s; stopping it. Last lines of $LOG:"
   tail -n 30 "$LOG" >&2
   cmd_stop || true
   return 1
@@ -121,12 +132,12 @@ cmd_status() {
     say "not running"
     return 1
   fi
-  if healthy; then
+  if listens "$p" "$PORT" && healthy; then
     say "running (pid $p, frontend $ADDR, UI http://127.0.0.1:$UI_PORT)"
     echo "$ADDR"
     return 0
   fi
-  say "pid $p is running but the frontend $ADDR does not answer"
+  say "pid $p is running but the frontend $ADDR does not answer (or another process holds the port)"
   return 1
 }
 

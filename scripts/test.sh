@@ -2,7 +2,8 @@
 # test.sh - the whole test suite, as `make test` and CI run it.
 #
 #   scripts/test.sh all           unit + integration + demo
-#   scripts/test.sh unit          go vet and the unit tests (no servers)
+#   scripts/test.sh unit          go vet, workflowcheck, the unit tests and scripts/test/scripts_test.sh
+#                                 (the scripts with fake tools; no servers)
 #   scripts/test.sh integration   tests/integration against a real Temporal dev server and a real local
 #                                 control plane, and tests/scanners with the real Trivy and Grype (all built
 #                                 once by scripts/tools.sh and scripts/scandb.sh, cached in ~/.cache/slipway)
@@ -18,10 +19,14 @@ say() { echo "== [test +$(( $(date +%s) - T0 ))s] $*"; }
 # gotest runs go test verbosely into a log, shows the package lines (and the whole log when something fails),
 # and adds the top-level tests that passed and failed to the totals printed at the end.
 PASSED=0 FAILED=0
-gotest() {
+gotest() { counted go test -count=1 -v "$@"; }
+
+# counted CMD... runs a test command that prints go test's "--- PASS"/"--- FAIL" lines and "ok"/"FAIL"
+# summary lines (go test -v, scripts/test/scripts_test.sh), as gotest describes.
+counted() {
   local log rc=0
   log=$(mktemp /tmp/slipway-gotest.XXXXXX)
-  go test -count=1 -v "$@" > "$log" 2>&1 || rc=$?
+  "$@" > "$log" 2>&1 || rc=$?
   PASSED=$((PASSED + $(grep -c '^--- PASS' "$log" || true)))
   FAILED=$((FAILED + $(grep -c '^--- FAIL' "$log" || true)))
   if [[ $rc != 0 ]]; then
@@ -39,9 +44,12 @@ unit() {
   go vet ./...
   go vet -tags integration ./tests/...
   say "workflowcheck (no clocks, randomness, I/O or map ranging reachable from workflow code)"
-  go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
+  # Pinned in go.mod as a tool (v0.6.0), so it runs from the module cache, offline, at the version go.sum checks.
+  go tool workflowcheck ./workflows/...
   say "unit tests"
   gotest ./...
+  say "the scripts' own tests (failures not hidden, ports checked, ready files, Ctrl-C; with fake tools)"
+  counted scripts/test/scripts_test.sh
 }
 
 integration() {
@@ -52,7 +60,9 @@ integration() {
   say "scanner tests (real Trivy and Grype, offline, on databases built by scripts/scandb.sh)"
   gotest -tags integration -timeout 45m ./tests/scanners/
   say "Slack approval endpoint against a real Temporal dev server (an update refused by the validator)"
-  SLIPWAY_TEMPORAL_CLI=$(scripts/tools.sh path temporal) gotest -run DevServer ./internal/slackapprove/
+  local temporal_cli # assigned first: as a prefix of a command, a failed command substitution would go unnoticed
+  temporal_cli=$(scripts/tools.sh path temporal)
+  SLIPWAY_TEMPORAL_CLI=$temporal_cli gotest -run DevServer ./internal/slackapprove/
   say "cosign tests (the real cosign CLI accepts Slipway's signatures, and the other way round)"
   gotest -tags integration -timeout 20m ./tests/cosign/
 }

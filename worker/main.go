@@ -36,6 +36,7 @@ func run() error {
 	probeURL := flag.String("probe-proxy-url", os.Getenv("SLIPWAY_PROBE_PROXY_URL"),
 		"base URL of a service proxy to use instead of the API server's (the local cluster's localpods)")
 	taskQueue := flag.String("task-queue", envOr("SLIPWAY_TASK_QUEUE", releaseapi.TaskQueue), "task queue to poll")
+	readyFile := flag.String("ready-file", "", "write this file (the worker's PID) once the worker polls its task queue (and, with --set-current, its build is current)")
 	sf := scannerFlags()
 	ver := versioningFlags()
 	flag.Parse()
@@ -87,15 +88,7 @@ func run() error {
 		"trivyCacheDir", scanners.TrivyCacheDir, "grypeDBDir", scanners.GrypeDBDir, "scanCacheDir", scanners.CacheDir,
 		"scanReportsDir", scanners.ReportsDir, "slack", slackCfg.Backend(),
 		"versioning", ver.enabled, "deployment", ver.deployment, "buildID", ver.buildID)
-	if err := w.Start(); err != nil {
-		return err
-	}
-	defer w.Stop()
-	if err := ver.makeCurrent(context.Background(), c, logger); err != nil {
-		return err
-	}
-	<-worker.InterruptCh()
-	return nil
+	return runWorker(w, *readyFile, func() error { return ver.makeCurrent(context.Background(), c, logger) })
 }
 
 func envOr(k, def string) string {
