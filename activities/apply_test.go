@@ -3,53 +3,19 @@ package activities
 import (
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vektagraf/slipway/internal/render"
+	"github.com/vektagraf/slipway/internal/render/rendertest"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
 func ptr[T any](v T) *T { return &v }
 
-func baseInput() ApplyDeploymentInput {
-	return ApplyDeploymentInput{
-		Namespace:  "demo-production",
-		Name:       "demo-app-green",
-		App:        "demo-app",
-		Color:      Green,
-		Image:      "registry.example/demo-app:1.4.2",
-		Version:    "1.4.2",
-		Replicas:   3,
-		PullPolicy: "IfNotPresent",
-		Container: spec.Container{
-			Port: 8080,
-			Resources: spec.Resources{
-				Requests: spec.ResourceList{CPU: "100m", Memory: "128Mi"},
-				Limits:   spec.ResourceList{Memory: "256Mi"},
-			},
-			Probes: spec.Probes{
-				Liveness:  &spec.HTTPProbe{Path: "/healthz", PeriodSeconds: 10},
-				Readiness: &spec.HTTPProbe{Path: "/ready", InitialDelaySeconds: 2, FailureThreshold: 3},
-			},
-			SecurityContext: &spec.SecurityContext{
-				RunAsNonRoot:             ptr(true),
-				RunAsUser:                ptr(int64(10001)),
-				ReadOnlyRootFilesystem:   ptr(true),
-				AllowPrivilegeEscalation: ptr(false),
-				DropCapabilities:         []string{"ALL"},
-			},
-			Env: []spec.EnvVar{
-				{Name: "LOG_LEVEL", Value: "info"},
-				{Name: "DB_PASSWORD", SecretRef: &spec.SecretKeyRef{Name: "demo-db", Key: "password"}},
-			},
-		},
-		ProgressDeadline: spec.Duration(90500 * time.Millisecond),
-	}
-}
+func baseInput() ApplyDeploymentInput { return ApplyDeploymentInput(rendertest.Input()) }
 
 // TestDeploymentApplyConfig: the apply configuration holds every field of the rendered Deployment and nothing
 // a typed object adds on its own, so Slipway's field manager owns exactly what render.Deployment sets.

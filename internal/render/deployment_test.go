@@ -1,4 +1,4 @@
-package render
+package render_test
 
 import (
 	"testing"
@@ -10,81 +10,51 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/vektagraf/slipway/internal/render"
+	"github.com/vektagraf/slipway/internal/render/rendertest"
 	"github.com/vektagraf/slipway/internal/spec"
 )
 
-func baseInput() DeploymentInput {
-	return DeploymentInput{
-		Namespace:  "demo-production",
-		Name:       "demo-app-green",
-		App:        "demo-app",
-		Color:      "green",
-		Image:      "registry.example/demo-app:1.4.2",
-		Version:    "1.4.2",
-		Replicas:   3,
-		PullPolicy: "IfNotPresent",
-		Container: spec.Container{
-			Port: 8080,
-			Resources: spec.Resources{
-				Requests: spec.ResourceList{CPU: "100m", Memory: "128Mi"},
-				Limits:   spec.ResourceList{Memory: "256Mi"},
-			},
-			Probes: spec.Probes{
-				Liveness:  &spec.HTTPProbe{Path: "/healthz", PeriodSeconds: 10},
-				Readiness: &spec.HTTPProbe{Path: "/ready", InitialDelaySeconds: 2, FailureThreshold: 3},
-			},
-			SecurityContext: &spec.SecurityContext{
-				RunAsNonRoot:             ptr(true),
-				RunAsUser:                ptr(int64(10001)),
-				ReadOnlyRootFilesystem:   ptr(true),
-				AllowPrivilegeEscalation: ptr(false),
-				DropCapabilities:         []string{"ALL"},
-			},
-			Env: []spec.EnvVar{
-				{Name: "LOG_LEVEL", Value: "info"},
-				{Name: "DB_PASSWORD", SecretRef: &spec.SecretKeyRef{Name: "demo-db", Key: "password"}},
-			},
-		},
-		ProgressDeadline: spec.Duration(90500 * time.Millisecond),
-	}
-}
+func baseInput() render.DeploymentInput { return rendertest.Input() }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestDeploymentLabelsAndSelector(t *testing.T) {
 	tests := []struct {
 		name         string
-		mutate       func(*DeploymentInput)
+		mutate       func(*render.DeploymentInput)
 		wantLabels   map[string]string
 		wantSelector map[string]string
 	}{
 		{
 			name: "production color",
 			wantLabels: map[string]string{
-				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelVersion: "1.4.2", LabelColor: "green",
+				render.LabelApp: "demo-app", render.LabelManagedBy: render.ManagedByValue, render.LabelVersion: "1.4.2", render.LabelColor: "green",
 			},
-			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: "green"},
+			wantSelector: map[string]string{render.LabelApp: "demo-app", render.LabelColor: "green"},
 		},
 		{
 			name:         "staging has no color",
-			mutate:       func(in *DeploymentInput) { in.Color = "" },
-			wantLabels:   map[string]string{LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelVersion: "1.4.2"},
-			wantSelector: map[string]string{LabelApp: "demo-app"},
+			mutate:       func(in *render.DeploymentInput) { in.Color = "" },
+			wantLabels:   map[string]string{render.LabelApp: "demo-app", render.LabelManagedBy: render.ManagedByValue, render.LabelVersion: "1.4.2"},
+			wantSelector: map[string]string{render.LabelApp: "demo-app"},
 		},
 		{
 			name:   "version that is not a label value is left out",
-			mutate: func(in *DeploymentInput) { in.Version = "1.4.2+build/7" },
+			mutate: func(in *render.DeploymentInput) { in.Version = "1.4.2+build/7" },
 			wantLabels: map[string]string{
-				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelColor: "green",
+				render.LabelApp: "demo-app", render.LabelManagedBy: render.ManagedByValue, render.LabelColor: "green",
 			},
-			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: "green"},
+			wantSelector: map[string]string{render.LabelApp: "demo-app", render.LabelColor: "green"},
 		},
 		{
 			name:   "git sha version",
-			mutate: func(in *DeploymentInput) { in.Version = "0123456789abcdef0123456789abcdef01234567" },
+			mutate: func(in *render.DeploymentInput) { in.Version = "0123456789abcdef0123456789abcdef01234567" },
 			wantLabels: map[string]string{
-				LabelApp: "demo-app", LabelManagedBy: ManagedByValue, LabelColor: "green",
-				LabelVersion: "0123456789abcdef0123456789abcdef01234567",
+				render.LabelApp: "demo-app", render.LabelManagedBy: render.ManagedByValue, render.LabelColor: "green",
+				render.LabelVersion: "0123456789abcdef0123456789abcdef01234567",
 			},
-			wantSelector: map[string]string{LabelApp: "demo-app", LabelColor: "green"},
+			wantSelector: map[string]string{render.LabelApp: "demo-app", render.LabelColor: "green"},
 		},
 	}
 	for _, tt := range tests {
@@ -93,20 +63,20 @@ func TestDeploymentLabelsAndSelector(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(&in)
 			}
-			d := Deployment(in)
+			d := render.Deployment(in)
 			require.Equal(t, in.Name, d.Name)
 			require.Equal(t, in.Namespace, d.Namespace)
 			require.Equal(t, tt.wantLabels, d.Labels)
 			require.Equal(t, tt.wantLabels, d.Spec.Template.Labels)
 			require.Equal(t, tt.wantSelector, d.Spec.Selector.MatchLabels)
-			require.NotContains(t, d.Spec.Selector.MatchLabels, LabelVersion)
+			require.NotContains(t, d.Spec.Selector.MatchLabels, render.LabelVersion)
 			require.Empty(t, d.Spec.Selector.MatchExpressions)
 		})
 	}
 }
 
 func TestDeploymentSpec(t *testing.T) {
-	d := Deployment(baseInput())
+	d := render.Deployment(baseInput())
 
 	require.Equal(t, "apps/v1", d.APIVersion, "a server-side apply names its kind")
 	require.Equal(t, "Deployment", d.Kind)
@@ -120,7 +90,7 @@ func TestDeploymentSpec(t *testing.T) {
 
 	require.Len(t, d.Spec.Template.Spec.Containers, 1)
 	c := d.Spec.Template.Spec.Containers[0]
-	require.Equal(t, ContainerName, c.Name)
+	require.Equal(t, render.ContainerName, c.Name)
 	require.Equal(t, "registry.example/demo-app:1.4.2", c.Image)
 	require.Equal(t, corev1.PullIfNotPresent, c.ImagePullPolicy)
 	require.Equal(t, []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}, c.Ports)
@@ -167,7 +137,7 @@ func TestDeploymentProbes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := baseInput()
 			in.Container.Probes = tt.probes
-			c := Deployment(in).Spec.Template.Spec.Containers[0]
+			c := render.Deployment(in).Spec.Template.Spec.Containers[0]
 			require.Equal(t, tt.liveness, c.LivenessProbe)
 			require.Equal(t, tt.readiness, c.ReadinessProbe)
 		})
@@ -202,7 +172,7 @@ func TestDeploymentSecurityContext(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := baseInput()
 			in.Container.SecurityContext = tt.in
-			require.Equal(t, tt.want, Deployment(in).Spec.Template.Spec.Containers[0].SecurityContext)
+			require.Equal(t, tt.want, render.Deployment(in).Spec.Template.Spec.Containers[0].SecurityContext)
 		})
 	}
 }
@@ -238,7 +208,7 @@ func TestDeploymentEnv(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := baseInput()
 			in.Container.Env = tt.env
-			require.Equal(t, tt.want, Deployment(in).Spec.Template.Spec.Containers[0].Env)
+			require.Equal(t, tt.want, render.Deployment(in).Spec.Template.Spec.Containers[0].Env)
 		})
 	}
 }
@@ -248,7 +218,7 @@ func TestDeploymentOptionalFields(t *testing.T) {
 	in.PullPolicy = ""
 	in.ProgressDeadline = 0
 	in.Container.Resources = spec.Resources{}
-	d := Deployment(in)
+	d := render.Deployment(in)
 	require.Nil(t, d.Spec.ProgressDeadlineSeconds, "left to the API server default")
 	c := d.Spec.Template.Spec.Containers[0]
 	require.Empty(t, c.ImagePullPolicy)
@@ -256,14 +226,14 @@ func TestDeploymentOptionalFields(t *testing.T) {
 	require.Empty(t, c.Resources.Limits)
 
 	in.ProgressDeadline = spec.Duration(10 * time.Minute)
-	require.Equal(t, ptr(int32(600)), Deployment(in).Spec.ProgressDeadlineSeconds)
+	require.Equal(t, ptr(int32(600)), render.Deployment(in).Spec.ProgressDeadlineSeconds)
 }
 
 // TestDeploymentSharesNothing: the rendered object is handed to the compliance rules and to the apply, so
 // changing it must change neither the input's spec nor another part of the object.
 func TestDeploymentSharesNothing(t *testing.T) {
 	in := baseInput()
-	d := Deployment(in)
+	d := render.Deployment(in)
 	d.Labels["changed"] = "x"
 	require.NotContains(t, d.Spec.Template.Labels, "changed")
 	require.NotContains(t, d.Spec.Selector.MatchLabels, "changed")
