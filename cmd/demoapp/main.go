@@ -15,6 +15,14 @@
 // liveness-level staging checks and fails production's readiness preview checks, so the blue-green rollback
 // is what shows. /version and / still answer, to show which build is there.
 //
+// Degraded builds, for the monitor stage: a pre-release part with "errors<N>" (v1.4.0-errors20) answers every
+// request to / with a 500 at an N % rate (deterministically: N of every 100 requests, spread evenly), and
+// "slow<MS>" (v1.4.0-slow300) delays every request to / by that many milliseconds. /health and /ready stay
+// healthy, so such a build passes its smoke checks and only real traffic shows the damage.
+//
+// /metrics serves Prometheus metrics: http_requests_total{code,path} and http_request_duration_seconds{path}
+// (a histogram), the standard names the analysis's built-in metrics read.
+//
 // It listens on fd 3 when LISTEN_FDS=1 (how localpods hands over a socket it already bound, so there is no
 // port race), else on --listen, else on :$PORT, else on :8080. SIGTERM or SIGINT shut it down gracefully.
 package main
@@ -29,9 +37,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func main() {
@@ -98,28 +112,129 @@ func isBroken(version string) bool {
 	return ok && strings.Contains(pre, "broken")
 }
 
+// degradation is how a degraded build misbehaves on /: the share of requests answered 500 (percent) and the
+// delay added to each.
+type degradation struct {
+	errorPercent int
+	delay        time.Duration
+}
+
+var (
+	errorsPattern = regexp.MustCompile(`(?:^|[.-])errors(\d{1,3})(?:$|[.-])`)
+	slowPattern   = regexp.MustCompile(`(?:^|[.-])slow(\d{1,5})(?:$|[.-])`)
+)
+
+// degradationOf reads errors<N> and slow<MS> from version's semver pre-release part.
+func degradationOf(version string) degradation {
+	v, _, _ := strings.Cut(version, "+")
+	_, pre, ok := strings.Cut(v, "-")
+	var d degradation
+	if !ok {
+		return d
+	}
+	if m := errorsPattern.FindStringSubmatch(pre); m != nil {
+		d.errorPercent, _ = strconv.Atoi(m[1])
+		d.errorPercent = min(d.errorPercent, 100)
+	}
+	if m := slowPattern.FindStringSubmatch(pre); m != nil {
+		ms, _ := strconv.Atoi(m[1])
+		d.delay = time.Duration(ms) * time.Millisecond
+	}
+	return d
+}
+
+// failer decides, request by request, which of them fail: request i fails when the running count of
+// failures due by then (i*percent/100) goes up, so N % of any 100 consecutive requests fail, evenly spread.
+type failer struct {
+	mu      sync.Mutex
+	n       int
+	percent int
+}
+
+func (f *failer) next() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	return f.n*f.percent/100 > (f.n-1)*f.percent/100
+}
+
+// metrics are the demo app's request metrics, by path (the route, not the raw URL) and status code.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total",
+			Help: "HTTP requests by path and status code."}, []string{"path", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "http_request_duration_seconds",
+			Help: "HTTP request duration by path.", Buckets: prometheus.DefBuckets}, []string{"path"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// statusRecorder remembers the status code a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// route counts and times every request of one route.
+func (m *metrics) route(path string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h(rec, r)
+		m.requests.WithLabelValues(path, strconv.Itoa(rec.code)).Inc()
+		m.duration.WithLabelValues(path).Observe(time.Since(start).Seconds())
+	}
+}
+
 func newHandler(version, pod string) http.Handler {
 	broken := isBroken(version)
+	degraded := degradationOf(version)
+	fail := &failer{percent: degraded.errorPercent}
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
 	text := func(w http.ResponseWriter, code int, body string) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(code)
 		_, _ = fmt.Fprintln(w, body)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { text(w, http.StatusOK, "ok") })
-	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /health", m.route("/health", func(w http.ResponseWriter, _ *http.Request) { text(w, http.StatusOK, "ok") }))
+	mux.HandleFunc("GET /ready", m.route("/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if broken {
 			text(w, http.StatusServiceUnavailable, "not ready: this build is deliberately broken")
 			return
 		}
 		text(w, http.StatusOK, "ready")
-	})
-	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
+	}))
+	mux.HandleFunc("GET /version", m.route("/version", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"version": version, "pod": pod})
-	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+	}))
+	mux.HandleFunc("GET /{$}", m.route("/", func(w http.ResponseWriter, r *http.Request) {
+		if degraded.delay > 0 {
+			select {
+			case <-time.After(degraded.delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if fail.next() {
+			text(w, http.StatusInternalServerError, "this build is deliberately degraded")
+			return
+		}
 		text(w, http.StatusOK, fmt.Sprintf("slipway demo app %s on pod %s", version, pod))
-	})
+	}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,4 +65,52 @@ func TestIsBroken(t *testing.T) {
 	} {
 		assert.Equal(t, want, isBroken(v), v)
 	}
+}
+
+func TestDegradedVersionFailsItsShareOfTrafficButStaysReady(t *testing.T) {
+	h := newHandler("v1.4.0-errors20", "demo-green-abc")
+	failed := 0
+	for range 100 {
+		code, _ := get(t, h, "/")
+		if code == http.StatusInternalServerError {
+			failed++
+		} else {
+			require.Equal(t, http.StatusOK, code)
+		}
+	}
+	assert.Equal(t, 20, failed, "exactly 20 of 100 requests fail")
+	for _, path := range []string{"/health", "/ready"} {
+		code, _ := get(t, h, path)
+		assert.Equal(t, http.StatusOK, code, "%s stays healthy: only traffic shows the damage", path)
+	}
+	_, metrics := get(t, h, "/metrics")
+	assert.Contains(t, metrics, `http_requests_total{code="500",path="/"} 20`)
+	assert.Contains(t, metrics, `http_requests_total{code="200",path="/"} 80`)
+	assert.Contains(t, metrics, `http_request_duration_seconds_count{path="/"} 100`)
+}
+
+func TestDegradationIsReadFromThePreRelease(t *testing.T) {
+	for version, want := range map[string]degradation{
+		"v1.0.0":                 {},
+		"v1.4.0-errors20":        {errorPercent: 20},
+		"v1.4.0-rc.1.errors5":    {errorPercent: 5},
+		"v1.4.0-slow300":         {delay: 300 * time.Millisecond},
+		"v1.4.0-errors10.slow50": {errorPercent: 10, delay: 50 * time.Millisecond},
+		"v1.4.0+errors20":        {},
+		"v1.4.0-myerrors20":      {},
+		"v1.4.0-errors500":       {errorPercent: 100},
+	} {
+		assert.Equal(t, want, degradationOf(version), version)
+	}
+}
+
+func TestHealthyVersionServesMetricsWithoutFailures(t *testing.T) {
+	h := newHandler("v1.0.0", "demo-blue-abc")
+	for range 10 {
+		code, _ := get(t, h, "/")
+		require.Equal(t, http.StatusOK, code)
+	}
+	_, metrics := get(t, h, "/metrics")
+	assert.Contains(t, metrics, `http_requests_total{code="200",path="/"} 10`)
+	assert.NotContains(t, metrics, `code="500"`)
 }
