@@ -20,6 +20,8 @@ type Set struct {
 	Notifications *Notifications
 	// Compliance evaluates the compliance gate; nil registers one that writes no report.
 	Compliance *Compliance
+	// Analysis measures metrics; nil registers one without Prometheus.
+	Analysis *Analysis
 }
 
 // Register registers every struct's exported methods as activities, each under its method name, which is the
@@ -32,6 +34,7 @@ func Register(r worker.ActivityRegistry, s Set) {
 	r.RegisterActivity(s.Scanners)
 	r.RegisterActivity(cmp.Or(s.Notifications, &Notifications{}))
 	r.RegisterActivity(cmp.Or(s.Compliance, &Compliance{}))
+	r.RegisterActivity(cmp.Or(s.Analysis, &Analysis{}))
 }
 
 // NewProber builds the Prober the worker's configuration asks for: through the API server's service proxy

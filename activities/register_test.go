@@ -26,6 +26,8 @@ var workflowActivities = []string{
 	"Scan",
 	// Notifications
 	"Notify", "UpdateNotification",
+	// Analysis (not called by a workflow yet: the monitor stage is next)
+	"Measure",
 	// Compliance
 	"EvaluateCompliance",
 }
@@ -75,7 +77,7 @@ func TestRegisterNamesEveryActivityOnce(t *testing.T) {
 	t.Cleanup(c.Close)
 
 	for _, set := range []Set{{}, {Kubernetes: &Kubernetes{}, Prober: &Prober{}, Registry: &Registry{}, Scanners: &Scanners{},
-		Notifications: &Notifications{}, Compliance: &Compliance{}}} {
+		Notifications: &Notifications{}, Compliance: &Compliance{}, Analysis: &Analysis{}}} {
 		w := worker.New(c, "register-test", worker.Options{DisableRegistrationAliasing: true})
 		r := &recordingRegistry{ActivityRegistry: w, t: t}
 		Register(r, set)

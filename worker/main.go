@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 
 	"go.temporal.io/sdk/client"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/config"
+	"github.com/vektagraf/slipway/internal/metrics"
 	"github.com/vektagraf/slipway/internal/notify"
 	"github.com/vektagraf/slipway/internal/releaseapi"
 	"github.com/vektagraf/slipway/workflows"
@@ -37,10 +39,16 @@ func run() error {
 		"base URL of a service proxy to use instead of the API server's (the local cluster's localpods)")
 	taskQueue := flag.String("task-queue", envOr("SLIPWAY_TASK_QUEUE", releaseapi.TaskQueue), "task queue to poll")
 	readyFile := flag.String("ready-file", "", "write this file (the worker's PID) once the worker polls its task queue (and, with --set-current, its build is current)")
+	promURL := flag.String("prometheus-url", os.Getenv("SLIPWAY_PROMETHEUS_URL"),
+		"Prometheus the analysis queries (http://host:port); empty: metrics of provider prometheus measure as errors")
 	sf := scannerFlags()
 	ver := versioningFlags()
 	flag.Parse()
 	if err := ver.resolve(); err != nil {
+		return err
+	}
+	analysis, err := analysisFor(*promURL)
+	if err != nil {
 		return err
 	}
 
@@ -82,7 +90,7 @@ func run() error {
 	}
 	notifications := &activities.Notifications{Config: slackCfg, WebUI: os.Getenv("SLIPWAY_WEB_UI")}
 	activities.Register(w, activities.Set{Kubernetes: &activities.Kubernetes{Client: cs}, Prober: prober, Registry: reg,
-		Scanners: scanners, Notifications: notifications, Compliance: &activities.Compliance{ReportsDir: scanners.ReportsDir, Registry: reg}})
+		Scanners: scanners, Notifications: notifications, Compliance: &activities.Compliance{ReportsDir: scanners.ReportsDir, Registry: reg}, Analysis: analysis})
 	logger.Info("worker started", "temporal", tcfg.Address, "namespace", tcfg.Namespace, "taskQueue", *taskQueue,
 		"cluster", restCfg.Host, "probeMode", *probeMode, "trivy", scanners.TrivyPath, "grype", scanners.GrypePath,
 		"trivyCacheDir", scanners.TrivyCacheDir, "grypeDBDir", scanners.GrypeDBDir, "scanCacheDir", scanners.CacheDir,
@@ -96,4 +104,21 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// analysisFor builds the Analysis activities with the worker's Prometheus, checking its URL before anything
+// else starts.
+func analysisFor(promURL string) (*activities.Analysis, error) {
+	a := &activities.Analysis{}
+	if promURL == "" {
+		return a, nil
+	}
+	if u, err := url.Parse(promURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--prometheus-url %q: write http://host:port", promURL)
+	}
+	var err error
+	if a.Prometheus, err = metrics.NewPrometheus(promURL, nil); err != nil {
+		return nil, fmt.Errorf("--prometheus-url: %w", err)
+	}
+	return a, nil
 }
