@@ -59,6 +59,7 @@ func run() error {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
 	listen := flag.String("listen", "127.0.0.1:0", "address of the routing HTTP server")
 	addrFile := flag.String("addr-file", "", "write the routing server's address (host:port) to this file once ready")
+	targets := flag.String("scrape-targets", "", "keep a Prometheus file_sd file of the pods' loopback addresses (with namespace, pod, app, color and version labels) here")
 	grace := flag.Duration("grace", localpods.DefaultGracePeriod, "time between SIGTERM and SIGKILL when stopping a child")
 	level := flag.String("log-level", "info", "debug, info, warn or error")
 	flag.Var(&programs, "program", "REPO=PATH: run PATH for pods whose image repository is REPO (repeatable)")
@@ -131,6 +132,13 @@ func run() error {
 		stop()
 		<-runErr
 		return err
+	}
+	if *targets != "" {
+		go func() {
+			if err := r.WriteScrapeTargets(ctx, *targets); err != nil {
+				logger.Error("scrape targets not written", "file", *targets, "error", err)
+			}
+		}()
 	}
 	addr := ln.Addr().String()
 	if *addrFile != "" {

@@ -470,3 +470,31 @@ func TestSplitImage(t *testing.T) {
 }
 
 const sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestScrapeTargetsFollowThePods(t *testing.T) {
+	h := start(t, map[string]string{demoRepo: demoapp}, newPod("web-blue-1", "blue", demoRepo+":v1.0.0", true))
+	h.waitFor("a running child", func() bool { p, ok := h.pod("web-blue-1"); return ok && p.PID != 0 })
+	path := filepath.Join(t.TempDir(), "targets.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.r.WriteScrapeTargets(ctx, path) }()
+	read := func() []TargetGroup {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		var groups []TargetGroup
+		require.NoError(t, json.Unmarshal(b, &groups))
+		return groups
+	}
+	h.waitFor("the target file", func() bool { return len(read()) == 1 })
+	p, _ := h.pod("web-blue-1")
+	g := read()[0]
+	assert.Equal(t, []string{fmt.Sprintf("127.0.0.1:%d", p.Port)}, g.Targets)
+	assert.Equal(t, map[string]string{"namespace": ns, "pod": "web-blue-1", "app": "demo", "color": "blue", "version": "v1.0.0"}, g.Labels)
+
+	require.NoError(t, h.client.CoreV1().Pods(ns).Delete(context.Background(), "web-blue-1", metav1.DeleteOptions{}))
+	h.waitFor("the pod's target gone", func() bool { b, err := os.ReadFile(path); return err == nil && string(b) == "[]" })
+	cancel()
+	require.NoError(t, <-done)
+}
