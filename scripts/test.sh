@@ -54,7 +54,7 @@ unit() {
 
 integration() {
   say "tools (built once, then cached)"
-  scripts/tools.sh temporal cluster scanners cosign
+  scripts/tools.sh temporal cluster scanners cosign prometheus
   say "integration tests (real Temporal dev server, real kube-apiserver/etcd/controllers + KWOK)"
   gotest -tags integration -timeout 30m ./tests/integration/
   say "scanner tests (real Trivy and Grype, offline, on databases built by scripts/scandb.sh)"

@@ -161,6 +161,22 @@ build_cosign() {
   unlock
 }
 
+# Prometheus and Alertmanager come from Debian's packages (prometheus 2.42, prometheus-alertmanager 0.25), not
+# the Go module proxy: installed once with apt-get, which starts nothing (no systemd here); tests and the demo
+# run the binaries themselves on loopback.
+build_prometheus() {
+  [[ -x /usr/bin/prometheus && -x /usr/bin/prometheus-alertmanager ]] && return
+  lock prometheus
+  if [[ ! -x /usr/bin/prometheus || ! -x /usr/bin/prometheus-alertmanager ]]; then
+    log "installing prometheus and prometheus-alertmanager with apt-get (first run only, under a minute)"
+    local sudo=()
+    [[ $(id -u) == 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >&2
+  fi
+  unlock
+}
+
 path_of() {
   case $1 in
     temporal) echo "$BIN/temporal-$TEMPORAL_CLI_VERSION/temporal" ;;
@@ -172,7 +188,9 @@ path_of() {
     grype) echo "$BIN/grype-$GRYPE_VERSION/grype" ;;
     crane) echo "$BIN/crane-$CRANE_VERSION/crane" ;;
     cosign) echo "$BIN/cosign-$COSIGN_VERSION/cosign" ;;
-    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages, trivy, grype, crane, cosign)" >&2; return 2 ;;
+    prometheus) echo /usr/bin/prometheus ;;
+    alertmanager) echo /usr/bin/prometheus-alertmanager ;;
+    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, kwok-stages, trivy, grype, crane, cosign, prometheus, alertmanager)" >&2; return 2 ;;
   esac
 }
 
@@ -188,8 +206,9 @@ build() {
     scanners) build_trivy; build_grype ;;
     crane) build_crane ;;
     cosign) build_cosign ;;
+    prometheus|alertmanager) build_prometheus ;;
     all) build_temporal; build_etcd; build_k8s; build_kwok; build_trivy; build_grype; build_crane ;;
-    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, k8s, kwok, cluster, trivy, grype, scanners, crane, cosign, all)" >&2; return 2 ;;
+    *) echo "tools.sh: unknown tool '$1' (temporal, etcd, k8s, kwok, cluster, trivy, grype, scanners, crane, cosign, prometheus, all)" >&2; return 2 ;;
   esac
 }
 

@@ -66,6 +66,7 @@ var h struct {
 	scanEnv    []string
 	scanners   *activities.Scanners
 	reportsDir string // the in-process worker's scan reports
+	prometheus string // base URL of the Prometheus that scrapes the pods
 
 	pushMu sync.Mutex
 	pushed map[string]string // version -> digest of the demo app images pushed so far
@@ -204,6 +205,12 @@ func setup(m *testing.M) (int, error) {
 	proxy := httptest.NewServer(runner.Handler())
 	defer proxy.Close()
 	h.proxyURL = proxy.URL
+
+	// A real Prometheus (Debian's package) scraping every pod's stand-in process at its loopback address, from
+	// the file_sd file localpods keeps, every second.
+	if h.prometheus, err = startPrometheus(ctx, repo, work, runner); err != nil {
+		return 1, err
+	}
 
 	// An in-process worker, wired exactly as cmd worker wires it.
 	prober, err := activities.NewProber(h.restCfg, activities.ProbeModeProxy, h.proxyURL)
