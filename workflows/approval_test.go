@@ -213,7 +213,7 @@ func TestEveryStageIsReportedInOneThread(t *testing.T) {
 		"demo-app v1.1.0: compliance succeeded", "demo-app v1.1.0: approval needed before production", "demo-app v1.1.0: approved by alice",
 		"demo-app v1.1.0: approval succeeded",
 		"demo-app v1.1.0: production-deploy succeeded", "demo-app v1.1.0: preview-checks succeeded",
-		"demo-app v1.1.0: traffic-switch succeeded", "demo-app v1.1.0: verify succeeded",
+		"demo-app v1.1.0: traffic-switch succeeded", "demo-app v1.1.0: verify succeeded", "demo-app v1.1.0: monitor succeeded",
 		"demo-app v1.1.0: release-tags succeeded", "demo-app v1.1.0: scale-down-old succeeded", "demo-app v1.1.0: released",
 	}, titles)
 	require.Empty(t, h.fc.posts[0].Thread, "the first message starts the thread")
@@ -226,7 +226,7 @@ func TestEveryStageIsReportedInOneThread(t *testing.T) {
 	require.Len(t, approval.Actions, 2)
 	require.Equal(t, releaseapi.ActionApprove, approval.Actions[0].ID)
 	require.Equal(t, releaseapi.WorkflowID("demo-app", "demo-production")+"|"+"default-test-run-id", approval.Actions[0].Value)
-	require.Equal(t, 17, h.status(t).Notifications.Sent)
+	require.Equal(t, 18, h.status(t).Notifications.Sent)
 }
 
 func TestRolledBackReleaseIsReportedWithItsReason(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -41,6 +42,10 @@ type fakeCluster struct {
 	// posts are the notifications sent, in order; notifyDown makes every Notify fail.
 	posts      []activities.NotifyInput
 	notifyDown bool
+	// measure answers the n-th measurement (from 0) of a metric; nil passes every one.
+	measure   func(in activities.MeasureInput, n int) (value, samples *float64, err error)
+	measured  map[string]int
+	measureAt []time.Time
 }
 
 type fakeDeployment struct {
@@ -57,7 +62,7 @@ func newFakeCluster() *fakeCluster {
 // registerActivities registers the workflows' activities; it must precede every OnActivity call.
 func registerActivities(env *testsuite.TestWorkflowEnvironment) {
 	activities.Register(env, activities.Set{Kubernetes: &activities.Kubernetes{}, Prober: &activities.Prober{},
-		Registry: &activities.Registry{}, Scanners: &activities.Scanners{}})
+		Registry: &activities.Registry{}, Scanners: &activities.Scanners{}, Analysis: &activities.Analysis{}})
 }
 
 // install wires every activity of the workflows to the fake.
@@ -82,12 +87,38 @@ func (f *fakeCluster) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(registry.CheckSigningKeys, mockAny, mockAny).Return(f.CheckSigningKeys).Maybe()
 	env.OnActivity(registry.ReadTags, mockAny, mockAny).Return(f.ReadTags).Maybe()
 	env.OnActivity(notifications.Notify, mockAny, mockAny).Return(f.Notify).Maybe()
+	env.OnActivity(analysis.Measure, mockAny, mockAny).Return(f.Measure).Maybe()
 	env.OnActivity(complianceActs.EvaluateCompliance, mockAny, mockAny).Return(f.EvaluateCompliance).Maybe()
 	env.OnActivity(registry.VerifyImage, mockAny, mockAny).Return(f.VerifyImage).Maybe()
 	env.OnActivity(registry.UnsignImage, mockAny, mockAny).Return(f.UnsignImage).Maybe()
 }
 
 // Notify records the message; the first of a release gets TS "1.000001", the channel ID "C0FAKE".
+// Measure judges what f.measure answers for the metric's n-th measurement, as the real activity judges a
+// provider's answer; without f.measure every measurement sees a healthy value with plenty of samples.
+func (f *fakeCluster) Measure(ctx context.Context, in activities.MeasureInput) (releaseapi.Measurement, error) {
+	f.mu.Lock()
+	if f.measured == nil {
+		f.measured = map[string]int{}
+	}
+	n := f.measured[in.Metric.Name]
+	f.measured[in.Metric.Name]++
+	now := time.Now()
+	if activity.IsActivity(ctx) {
+		now = activity.GetInfo(ctx).StartedTime
+	}
+	f.measureAt = append(f.measureAt, now)
+	answer := f.measure
+	f.mu.Unlock()
+	value, samples, err := ptrTo(1.0), ptrTo(1000.0), error(nil)
+	if answer != nil {
+		value, samples, err = answer(in, n)
+	}
+	return releaseapi.NewMeasurement(in.Metric, now, value, samples, err), nil
+}
+
+func ptrTo(f float64) *float64 { return &f }
+
 func (f *fakeCluster) Notify(_ context.Context, in activities.NotifyInput) (activities.NotifyResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

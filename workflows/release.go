@@ -178,6 +178,7 @@ func (r *release) run(ctx workflow.Context) error {
 		{releaseapi.StagePreviewChecks, r.previewChecks},
 		{releaseapi.StageTrafficSwitch, r.trafficSwitch},
 		{releaseapi.StageVerify, r.verify},
+		{releaseapi.StageMonitor, r.monitor},
 		{releaseapi.StageReleaseTags, r.releaseTags},
 		{releaseapi.StageScaleDownOld, r.scaleDownOld},
 	}

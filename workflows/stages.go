@@ -11,7 +11,7 @@ import (
 // releaseStages is the plan the status query shows before anything runs.
 var releaseStages = []string{
 	releaseapi.StageValidate, releaseapi.StageScan, releaseapi.StagePush, releaseapi.StageSign, releaseapi.StageStagingDeploy, releaseapi.StageStagingSmoke, releaseapi.StageCompliance, releaseapi.StageApproval, releaseapi.StageProductionDeploy,
-	releaseapi.StagePreviewChecks, releaseapi.StageTrafficSwitch, releaseapi.StageVerify, releaseapi.StageReleaseTags, releaseapi.StageScaleDownOld,
+	releaseapi.StagePreviewChecks, releaseapi.StageTrafficSwitch, releaseapi.StageVerify, releaseapi.StageMonitor, releaseapi.StageReleaseTags, releaseapi.StageScaleDownOld,
 }
 
 // tracker keeps the Status a query returns. Only workflow code touches it, from one coroutine at a time, so it

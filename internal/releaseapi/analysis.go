@@ -129,3 +129,9 @@ func (s *MetricStatus) Finish(m spec.AnalysisMetric) string {
 }
 
 func (s *MetricStatus) end(phase, msg string) { s.Phase, s.Message = phase, msg }
+
+// MonitorStatus is the monitoring window as the status shows it.
+type MonitorStatus struct {
+	Until   *time.Time     `json:"until,omitempty"`
+	Metrics []MetricStatus `json:"metrics"`
+}

@@ -57,6 +57,7 @@ const (
 	StagePreviewChecks    = "preview-checks"
 	StageTrafficSwitch    = "traffic-switch"
 	StageVerify           = "verify"
+	StageMonitor          = "monitor"
 	StageReleaseTags      = "release-tags"
 	StageScaleDownOld     = "scale-down-old"
 )
@@ -95,4 +96,7 @@ const (
 	ErrApprovalRejected = "ApprovalRejected"
 	// ErrApprovalTimedOut: nobody decided before approval.timeout and approval.onTimeout is reject.
 	ErrApprovalTimedOut = "ApprovalTimedOut"
+	// ErrAnalysisFailed: a metric of the monitoring window failed, errored past its limit, or was
+	// inconclusive with onInconclusive rollback (the monitor stage's error; the release rolls back).
+	ErrAnalysisFailed = "AnalysisFailed"
 )

@@ -108,7 +108,9 @@ type Status struct {
 	Approval *ApprovalStatus `json:"approval,omitempty"`
 	// Notifications counts what reached Slack, when the spec names a channel.
 	Notifications *NotificationStatus `json:"notifications,omitempty"`
-	Error         string              `json:"error,omitempty"`
+	// Monitor is the monitoring window, when the spec has one: until when, and each metric's analysis.
+	Monitor *MonitorStatus `json:"monitor,omitempty"`
+	Error   string         `json:"error,omitempty"`
 }
 
 // ReleaseResult is what a successful release returns.

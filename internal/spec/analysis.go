@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"text/template"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -213,4 +214,49 @@ func ValidateAnalysisMetric(path string, m AnalysisMetric) error {
 		return nil
 	}
 	return v.errs
+}
+
+// Monitor is the post-deploy monitoring window: after the traffic switch and verify, every metric is measured
+// every Interval for Window while the old color stays scaled up; a failed metric switches traffic back and
+// rolls the release back.
+type Monitor struct {
+	// Window is how long the new version is watched; 30s to 1h (longer windows need continue-as-new, which is
+	// not built yet).
+	Window Duration `json:"window" yaml:"window"`
+	// Interval is the time between measurements; default 30s, 1s to the window.
+	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
+	// Metrics are measured at every interval; at least one.
+	Metrics []AnalysisMetric `json:"metrics" yaml:"metrics"`
+}
+
+// DefaultMonitorInterval is Monitor.Interval when unset.
+const DefaultMonitorInterval = 30 * time.Second
+
+// maxMonitorWindow bounds a window until long windows continue as new: 1h at 1s intervals with two metrics
+// stays well under Temporal's history limits.
+const maxMonitorWindow = time.Hour
+
+// monitor checks the monitor section.
+func (v *validator) monitor(m *Monitor) {
+	if m == nil {
+		return
+	}
+	v.durationRange("monitor.window", m.Window, 30*time.Second, maxMonitorWindow)
+	v.durationRange("monitor.interval", m.Interval, time.Second, max(m.Window.D(), time.Second))
+	if len(m.Metrics) == 0 {
+		v.add("monitor.metrics", "required: at least one metric to watch")
+	}
+	for i, metric := range m.Metrics {
+		path := fmt.Sprintf("monitor.metrics[%d]", i)
+		v.analysisMetric(path, metric)
+		if metric.OnInconclusive == OnInconclusivePause {
+			v.add(path+".onInconclusive", "pause is not supported yet; write rollback or promote")
+		}
+		for j := range i {
+			if m.Metrics[j].Name == metric.Name && metric.Name != "" {
+				v.add(path+".name", "%s is listed twice (also monitor.metrics[%d])", metric.Name, j)
+				break
+			}
+		}
+	}
 }

@@ -50,6 +50,16 @@ func ApplyDefaults(s *Spec) {
 	if s.Image.PullPolicy == "" {
 		s.Image.PullPolicy = DefaultPullPolicy
 	}
+	if s.Monitor != nil {
+		if s.Monitor.Interval == 0 {
+			s.Monitor.Interval = Duration(DefaultMonitorInterval)
+		}
+		for i := range s.Monitor.Metrics {
+			if s.Monitor.Metrics[i].OnInconclusive == "" {
+				s.Monitor.Metrics[i].OnInconclusive = OnInconclusiveRollback
+			}
+		}
+	}
 	// failOn: DefaultFailOn (CRITICAL, HIGH), so the spec a workflow records shows what it enforced; a copy,
 	// so editing the spec cannot change the default.
 	if len(s.Scan.FailOn) == 0 {

@@ -69,7 +69,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field without suggestion", replaceLine(t, 4, "  name: shop\n  owner: team-a"),
 			`deploy/slipway.yaml:5: app.owner: unknown field; known fields: name`},
 		{"unknown top-level field", base + "extra: 1\n",
-			`deploy/slipway.yaml:17: extra: unknown field; known fields: apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify`},
+			`deploy/slipway.yaml:17: extra: unknown field; known fields: apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify, monitor`},
 		{"bad integer", replaceLine(t, 13, "  port: eighty"),
 			`deploy/slipway.yaml:13: container.port: want an integer, got "eighty"`},
 		{"quoted integer", replaceLine(t, 13, `  port: "8080"`),
@@ -82,7 +82,7 @@ func TestParseErrors(t *testing.T) {
 			`deploy/slipway.yaml:4: app.name: want a string, got a list`},
 		{"string for mapping", replaceLine(t, 3, "app: shop\nx:"),
 			`deploy/slipway.yaml:3: app: want a mapping with the fields name; got "shop"` + "\n" +
-				`deploy/slipway.yaml:4: x: unknown field; known fields: apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify`},
+				`deploy/slipway.yaml:4: x: unknown field; known fields: apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify, monitor`},
 		{"mapping for list", strings.Replace(base, "  checks:\n    - path: /health\n", "  checks: {path: /health}\n", 1),
 			`deploy/slipway.yaml:15: smoke.checks: want a list, got a mapping`},
 		{"bad bool", replaceLine(t, 13, "  port: 8080\n  securityContext:\n    runAsNonRoot: \"yes\""),
@@ -110,7 +110,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty", "", `deploy/slipway.yaml: the spec is empty; it must start with "apiVersion: slipway.dev/v1alpha1" and "kind: ReleaseSpec"`},
 		{"only comments", "# nothing\n", `deploy/slipway.yaml: the spec is empty; it must start with "apiVersion: slipway.dev/v1alpha1" and "kind: ReleaseSpec"`},
 		{"a list", "- a\n- b\n",
-			`deploy/slipway.yaml:1: want a mapping with the fields apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify; got a list`},
+			`deploy/slipway.yaml:1: want a mapping with the fields apiVersion, kind, app, environments, image, scan, container, blueGreen, smoke, compliance, approval, notify, monitor; got a list`},
 		{"merge key", replaceLine(t, 4, "  <<: {name: shop}"),
 			`deploy/slipway.yaml:3: app.name: required` + "\n" +
 				`deploy/slipway.yaml:4: app."<<": merge keys (<<) are not supported; write the fields out`},

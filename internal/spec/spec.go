@@ -32,6 +32,9 @@ type Spec struct {
 	Approval *Approval `json:"approval,omitempty" yaml:"approval,omitempty"`
 	// Notify says where the release is reported; absent, nothing is posted.
 	Notify Notify `json:"notify,omitempty" yaml:"notify,omitempty"`
+	// Monitor watches the new version after the traffic switch, while the old color is still ready; absent,
+	// nothing is watched.
+	Monitor *Monitor `json:"monitor,omitempty" yaml:"monitor,omitempty"`
 }
 
 // Compliance configures the compliance gate: the rules of the chosen frameworks (GDPR, HIPAA, SOX, PCI) run

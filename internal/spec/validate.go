@@ -95,6 +95,7 @@ func (s *Spec) ValidateAt(now time.Time) error {
 	v.compliancePolicy(&s.Compliance.CompliancePolicy, now)
 	v.approval(s.Approval)
 	v.notify(&s.Notify)
+	v.monitor(s.Monitor)
 
 	v.container("container", &s.Container)
 

@@ -4,6 +4,9 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -70,4 +73,74 @@ func TestMeasureJudgesTheNewColorFromARealPrometheus(t *testing.T) {
 	meas, err := a.Measure(context.Background(), activities.MeasureInput{Metric: spec.SuccessRateMetric, Vars: idle})
 	require.NoError(t, err)
 	require.Equal(t, spec.ResultInconclusive, meas.Result, "no traffic is never a pass")
+}
+
+// trafficTo sends requests to the app's active Service every 10 ms until the test ends, as users would; the
+// monitor stage reads their outcome from Prometheus.
+func trafficTo(t *testing.T, ns string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	url := fmt.Sprintf("%s/api/v1/namespaces/%s/services/demo-app-active:8080/proxy/", h.proxyURL, ns)
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}()
+}
+
+// A release watched by the monitor stage: the healthy build passes its window and the old color goes; a
+// build that answers 500 to 20 % of its traffic after the switch is rolled back by the monitor, with traffic
+// back on the old color and the metric named in the release's error.
+func TestMonitorRollsBackABuildThatFailsUnderTraffic(t *testing.T) {
+	s := appSpec(t, "monitor")
+	prod := s.Environments.Production.Namespace
+	m := spec.SuccessRateMetric
+	m.InconclusiveLimit = 30 // the first measurements after a switch see too few requests of the new color
+	s.Monitor = &spec.Monitor{Window: spec.Duration(30 * time.Second), Interval: spec.Duration(2 * time.Second), Metrics: []spec.AnalysisMetric{m}}
+
+	trafficTo(t, prod) // refused until the first release creates the active Service
+
+	res, run, err := release(t, h.releases, s, "v1.0.0")
+	require.NoError(t, err)
+	recordHistory(t, run, "release-monitored")
+	st, err := h.releases.Status(deadline(t, 10*time.Second), run.ID, run.RunID)
+	require.NoError(t, err)
+	require.Equal(t, releaseapi.AnalysisPassed, st.Monitor.Metrics[0].Phase, st.Monitor.Metrics[0].Message)
+	require.Positive(t, st.Monitor.Metrics[0].Pass)
+	require.Zero(t, st.Monitor.Metrics[0].Fail)
+
+	_, run, err = release(t, h.releases, s, "v1.1.0-errors20")
+	require.Error(t, err)
+	recordHistory(t, run, "release-monitor-rolled-back")
+	require.Equal(t, releaseapi.ErrRolledBack, appErrType(err))
+	require.ErrorContains(t, err, "request-success-rate = 0.")
+	require.ErrorContains(t, err, "below min 0.99")
+	require.Equal(t, res.ActiveColor, selectorColor(t, prod, "demo-app-active"), "traffic is back on the old color")
+	st, err = h.releases.Status(deadline(t, 10*time.Second), run.ID, run.RunID)
+	require.NoError(t, err)
+	require.Equal(t, releaseapi.StateFailed, stageByName(st, releaseapi.StageMonitor).State)
+	require.Equal(t, releaseapi.AnalysisFailed, st.Monitor.Metrics[0].Phase)
+}
+
+func stageByName(st releaseapi.Status, name string) releaseapi.Stage {
+	for _, s := range st.Stages {
+		if s.Name == name {
+			return s
+		}
+	}
+	return releaseapi.Stage{}
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/vektagraf/slipway/activities"
 	"github.com/vektagraf/slipway/internal/imagebuild"
 	"github.com/vektagraf/slipway/internal/localpods"
+	"github.com/vektagraf/slipway/internal/metrics"
 	"github.com/vektagraf/slipway/internal/releases"
 	"github.com/vektagraf/slipway/workflows"
 )
@@ -217,10 +218,15 @@ func setup(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	prom, err := metrics.NewPrometheus(h.prometheus, nil)
+	if err != nil {
+		return 1, err
+	}
 	w := worker.New(h.temporal, inProcessQueue, worker.Options{DisableRegistrationAliasing: true})
 	workflows.Register(w)
 	activities.Register(w, activities.Set{Kubernetes: &activities.Kubernetes{Client: h.cs}, Prober: prober,
-		Registry: scanners.Registry, Scanners: scanners, Compliance: &activities.Compliance{ReportsDir: scanners.ReportsDir, Registry: scanners.Registry}})
+		Registry: scanners.Registry, Scanners: scanners, Compliance: &activities.Compliance{ReportsDir: scanners.ReportsDir, Registry: scanners.Registry},
+		Analysis: &activities.Analysis{Prometheus: prom}})
 	if err := w.Start(); err != nil {
 		return 1, fmt.Errorf("start worker: %w", err)
 	}
