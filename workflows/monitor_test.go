@@ -107,7 +107,9 @@ func TestProviderErrorsBelowTheLimitDoNotFailTheRelease(t *testing.T) {
 
 	h = newHarness(t)
 	h.fc.seedLive("blue", "v1.0.0")
-	h.fc.measure = func(activities.MeasureInput, int) (*float64, *float64, error) { return nil, nil, errors.New("connection refused") }
+	h.fc.measure = func(activities.MeasureInput, int) (*float64, *float64, error) {
+		return nil, nil, errors.New("connection refused")
+	}
 	h.env.ExecuteWorkflow(ReleaseWorkflow, monitoredInput(10*time.Minute, 30*time.Second, ""))
 	err := h.env.GetWorkflowError()
 	require.Equal(t, releaseapi.ErrRolledBack, errType(err))
