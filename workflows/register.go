@@ -10,7 +10,7 @@ import (
 // Register registers every workflow under its API name, so renaming a Go function can never rename a
 // workflow type that running releases use. Both are pinned: on a versioned worker, a release or rollback runs
 // to its end on the worker build it started on (they wait for hours at approval), so a new build never
-// replays a run it did not start and needs no GetVersion for it. On an unversioned worker pinning does nothing.
+// replays a run it did not start and needs no versioning branch for it. On an unversioned worker pinning does nothing.
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(ReleaseWorkflow, pinned(releaseapi.ReleaseWorkflowName))
 	r.RegisterWorkflowWithOptions(RollbackWorkflow, pinned(releaseapi.RollbackWorkflowName))

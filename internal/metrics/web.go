@@ -39,7 +39,7 @@ func (w *Web) Query(ctx context.Context, rawURL string) (*float64, error) {
 		return nil, badQuery("web metric URL %q: %v", rawURL, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	c := *cmpClient(w.HTTP)
+	c := *clientOrDefault(w.HTTP)
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {
@@ -84,7 +84,7 @@ func (w *Web) Query(ctx context.Context, rawURL string) (*float64, error) {
 	}
 }
 
-func cmpClient(c *http.Client) *http.Client {
+func clientOrDefault(c *http.Client) *http.Client {
 	if c == nil {
 		return &http.Client{}
 	}
